@@ -108,7 +108,11 @@ export interface Message {
   readonly rejectHint: number;
   /** AppResp on reject: term of the follower's entry at rejectHint (0 if none) for term-skipping. */
   readonly rejectTerm: number;
-  /** Heartbeat/HeartbeatResp/ReadIndex/ReadIndexResp: read-request context (0 = none). */
+  /**
+   * Heartbeat/HeartbeatResp/ReadIndex/ReadIndexResp: read-request context (0 = none).
+   * Vote: 1 (CAMPAIGN_TRANSFER_CONTEXT) marks an election started by TimeoutNow, which voters
+   * grant even inside a leader lease.
+   */
   readonly context: number;
   readonly snapshot?: SnapshotMeta;
 }
@@ -180,6 +184,10 @@ export interface RaftConfig {
   /** Bound on proposals accepted but not yet committed; beyond it propose() fails with 'busy'. */
   readonly maxUncommittedEntries: number;
   readonly rng: Rng;
+  /** Bound on committedEntries per Ready (default 4096); the rest come in the next Ready. */
+  readonly maxCommittedEntriesPerReady?: number;
+  /** Bound on linearizable reads queued at the leader (default 4096); beyond it readIndex() returns false. */
+  readonly maxPendingReads?: number;
 }
 
 /** What the core starts from after a restart (or, fresh, from the initial membership). */
