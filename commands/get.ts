@@ -1,0 +1,43 @@
+import { Args, Command } from '@oclif/core';
+
+import { dirFlag } from '../src/cluster/cli-flags.js';
+import { oneShot } from '../src/client/for-cluster.js';
+
+export interface GetResult {
+  key: string;
+  value: string | null;
+  node: string;
+  latencyMs: number;
+}
+
+export default class Get extends Command {
+  static override description =
+    'Read a key through the leader (linearizable). Exit code 1 when the key does not exist.';
+  static override examples = ['<%= config.bin %> get greeting'];
+  static override enableJsonFlag = true;
+  static override args = { key: Args.string({ required: true }) };
+  static override flags = { dir: dirFlag };
+
+  async run(): Promise<GetResult> {
+    const { args, flags } = await this.parse(Get);
+    let result: GetResult;
+    try {
+      const reply = await oneShot(flags.dir, (client) => client.command(['GET', args.key]));
+      result = {
+        key: args.key,
+        value: reply.value as string | null,
+        node: reply.address,
+        latencyMs: reply.latencyMs,
+      };
+    } catch (error) {
+      this.error((error as Error).message, { exit: 2 });
+    }
+    if (result.value === null) {
+      if (!this.jsonEnabled()) this.logToStderr(`(nil): no key ${args.key}`);
+      process.exitCode = 1;
+    } else {
+      this.log(result.value);
+    }
+    return result;
+  }
+}
