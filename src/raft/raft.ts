@@ -2,10 +2,10 @@ import { applyConfChange, encodeConfChange, isMember, isVoter, tryDecodeConfChan
 import { RaftLog, TERM_UNKNOWN } from './log.js';
 import { Progress } from './progress.js';
 import {
-  EntryType,
-  MessageType,
+  EntryType as EntryTypeEnum,
+  MessageType as MessageTypeEnum,
   NO_NODE,
-  Role,
+  Role as RoleEnum,
   type ConfChange,
   type ConfState,
   type Entry,
@@ -22,6 +22,15 @@ import {
   type SnapshotMeta,
   type SoftState,
 } from './types.js';
+
+// Local aliases: read once, so the hot path does plain property reads instead of going through
+// module-namespace bindings (which some loaders compile to getters).
+const EntryType = EntryTypeEnum;
+type EntryType = EntryTypeEnum;
+const MessageType = MessageTypeEnum;
+type MessageType = MessageTypeEnum;
+const Role = RoleEnum;
+type Role = RoleEnum;
 
 /**
  * Vote/PreVote `context` marking an election started by TimeoutNow (leadership transfer):
@@ -839,7 +848,9 @@ export class RaftCore {
     pr.probeSent = false;
     // A lost App in replicate state would otherwise stall a full window until a rejection.
     if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
-    if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, false);
+    // Even an empty App helps: a follower missing pipelined entries rejects it, which sends
+    // the leader back to probing from its match.
+    if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true);
     if (m.context > 0 && m.context <= this.readSeq && !pr.learner) {
       if (m.context > pr.readAckSeq) pr.readAckSeq = m.context;
       this.releaseConfirmedReads();

@@ -155,6 +155,28 @@ export class Cluster {
     );
   }
 
+  /** A cluster whose nodes boot from the given logs (terms per index) at hard-state `term`. */
+  static fromLogs(
+    logs: Record<number, number[]>,
+    term: number,
+    overrides: Partial<RaftConfig> = {},
+  ): Cluster {
+    const ids = Object.keys(logs).map(Number);
+    const c = new Cluster(ids, overrides);
+    for (const id of ids) {
+      const entries = logs[id]!.map((t, i) => entry(i + 1, t));
+      const disk = { hardState: { term, vote: 0, commit: 0 }, snapshot: undefined, entries };
+      c.disks.set(id, disk);
+      c.restart(id);
+    }
+    return c;
+  }
+
+  /** Terms of `id`'s in-memory log (via its durable disk, which the harness keeps in sync). */
+  logTerms(id: NodeId): number[] {
+    return this.disks.get(id)!.entries.map((e) => e.term);
+  }
+
   core(id: NodeId): RaftCore {
     const c = this.cores.get(id);
     if (c === undefined) throw new Error(`no core ${id}`);
