@@ -239,6 +239,7 @@ export class KvClient {
       retryStrategy: () => null,
       reconnectOnError: null,
       enableReadyCheck: false,
+      disableClientInfo: true,
       autoResubscribe: false,
       connectTimeout: this.options.connectTimeoutMs,
       commandTimeout: this.options.commandTimeoutMs,
