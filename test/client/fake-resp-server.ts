@@ -62,7 +62,7 @@ export class FakeRespServer {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
       socket.on('error', () => undefined);
-      let pending = Buffer.alloc(0);
+      let pending: Buffer = Buffer.alloc(0);
       socket.on('data', (chunk) => {
         const parsed = parseCommands(Buffer.concat([pending, chunk]));
         pending = parsed.rest;
