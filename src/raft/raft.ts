@@ -153,13 +153,17 @@ export class RaftCore {
     this.confs = [{ index: snapIndex, conf: snap?.confState ?? boot.confState }];
     for (let i = this.log.firstIndex(); i <= this.log.lastIndex(); i++) this.noteAppended(this.log.entry(i));
 
+    // A crash may keep a Ready's entries but lose its hard state (writes are ordered snapshot →
+    // entries → hard state and only a prefix is promised to survive). Then the log holds entries
+    // of a term the hard state never reached. Adopting that term with no vote is safe: nothing
+    // of that Ready (no vote, no response) left this node before the hard state was durable.
     if (boot.hardState.term < this.log.lastTerm()) {
-      throw new Error(
-        `invariant: boot term ${boot.hardState.term} below last log term ${this.log.lastTerm()}`,
-      );
+      this.term = this.log.lastTerm();
+      this.vote = NO_NODE;
+    } else {
+      this.term = boot.hardState.term;
+      this.vote = boot.hardState.vote;
     }
-    this.term = boot.hardState.term;
-    this.vote = boot.hardState.vote;
     this.durableTerm = boot.hardState.term;
     this.becomeFollower(this.term, NO_NODE);
     this.prevHard = boot.hardState;

@@ -222,6 +222,40 @@ describe('§5.3 log replication', () => {
     expect(app).toMatchObject({ index: 3, logTerm: 1 });
   });
 
+  it('SIM-1: after pipelined Apps are lost, a heartbeat response makes the leader send an App that exposes the gap', () => {
+    const l = leaderFrom([], 1, { maxEntriesPerMsg: 1 });
+    drain(l);
+    l.step(msg({ type: MessageType.AppResp, from: 2, to: 1, term: 1, index: 1 }));
+    for (let i = 0; i < 4; i++) l.propose(new Uint8Array([i]));
+    drain(l); // Apps 2..5 to node 2 are "lost"
+    expect(l.status().progress!.find((p) => p.id === 2)).toMatchObject({
+      state: 'replicate',
+      match: 1,
+      next: 6,
+    });
+    l.step(msg({ type: MessageType.AppResp, from: 2, to: 1, term: 1, index: 1 })); // duplicate, stale
+    l.step(msg({ type: MessageType.HeartbeatResp, from: 2, to: 1, term: 1 }));
+    const [probe] = drainMessages(l).filter((m) => m.type === MessageType.App && m.to === 2);
+    expect(probe).toMatchObject({ index: 5, logTerm: 1 });
+    // The follower (last index 1) rejects it; the leader falls back to probing from match + 1.
+    l.step(
+      msg({
+        type: MessageType.AppResp,
+        from: 2,
+        to: 1,
+        term: 1,
+        index: 5,
+        reject: true,
+        rejectHint: 1,
+        rejectTerm: 1,
+      }),
+    );
+    const [resend] = drainMessages(l).filter((m) => m.type === MessageType.App && m.to === 2);
+    expect(resend).toMatchObject({ index: 1, logTerm: 1 });
+    expect(resend!.entries[0]!.index).toBe(2);
+    expect(l.status().progress!.find((p) => p.id === 2)!.state).toBe('probe');
+  });
+
   it('reportUnreachable moves a replicating follower back to probe', () => {
     const l = leaderFrom([], 1);
     drain(l);

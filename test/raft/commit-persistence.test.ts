@@ -1,0 +1,192 @@
+import { describe, expect, it } from 'vitest';
+import { EntryType, MessageType, Role } from '../../src/raft/index.js';
+import { Cluster, coreWithLog, drain, entry, freshCore, msg } from './harness.js';
+
+describe('§5.4.2 committing entries from previous terms', () => {
+  it('§5.4.2 a leader never commits an entry of a previous term by counting replicas', () => {
+    // Figure 8: entry 2 (term 2) is on a majority, but the leader is in term 3.
+    const l = coreWithLog(1, [1, 2, 3], [1, 2], { term: 2 });
+    while (l.status().role !== Role.Candidate) l.tick();
+    l.step(msg({ type: MessageType.VoteResp, from: 2, to: 1, term: 3 }));
+    expect(l.status().role).toBe(Role.Leader);
+    drain(l); // persists the no-op (index 3, term 3)
+    l.step(msg({ type: MessageType.AppResp, from: 2, to: 1, term: 3, index: 2 }));
+    expect(l.status().commitIndex).toBe(0);
+    expect(drain(l).committedEntries).toHaveLength(0);
+    // Once the term-3 no-op is on a majority, it commits — and index 1..2 with it.
+    l.step(msg({ type: MessageType.AppResp, from: 2, to: 1, term: 3, index: 3 }));
+    expect(l.status().commitIndex).toBe(3);
+    expect(drain(l).committedEntries.map((e) => [e.index, e.term])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ]);
+  });
+
+  it('§5.4.3 leader completeness: an entry committed in one term is in the log of every later leader', () => {
+    const c = new Cluster([1, 2, 3, 4, 5]);
+    c.elect(1);
+    c.isolate(4);
+    c.isolate(5);
+    c.propose(1, 'committed');
+    c.stabilize();
+    expect(c.core(1).status().commitIndex).toBe(2);
+    c.crash(1);
+    c.heal();
+    // 4 and 5 lack the entry: neither can be elected; one of 2/3 must be.
+    c.tick(4, 25);
+    c.stabilize();
+    c.tick(5, 25);
+    c.stabilize();
+    expect([4, 5].map((id) => c.core(id).status().role)).not.toContain(Role.Leader);
+    c.elect(2);
+    c.propose(2, 'next');
+    c.stabilize();
+    c.tickAll(2);
+    for (const id of [2, 3, 4, 5]) expect(c.appliedData(id)).toEqual(['committed', 'next']);
+  });
+});
+
+describe('persistence contract (Ready ordering)', () => {
+  it('a leader counts itself in the commit quorum only for entries acknowledged durable through advance()', () => {
+    const n = freshCore(1, [1]);
+    while (n.status().role !== Role.Leader) n.tick();
+    const rd = n.ready();
+    expect(rd.entries).toHaveLength(1);
+    expect(n.status().commitIndex).toBe(0);
+    n.advance(rd);
+    expect(n.status().commitIndex).toBe(1);
+    n.propose(new Uint8Array([7]));
+    const rd2 = n.ready();
+    expect(rd2.committedEntries.map((e) => e.index)).toEqual([1]);
+    expect(n.status().commitIndex).toBe(1);
+    n.advance(rd2);
+    expect(n.status().commitIndex).toBe(2);
+  });
+
+  it('committedEntries never exceed what is durable locally, even when the leader says they are committed', () => {
+    const f = coreWithLog(2, [1, 2, 3], [1], { term: 1 });
+    f.step(
+      msg({
+        type: MessageType.App,
+        from: 1,
+        to: 2,
+        term: 1,
+        index: 1,
+        logTerm: 1,
+        entries: [entry(2, 1)],
+        commit: 2,
+      }),
+    );
+    expect(f.status().commitIndex).toBe(2);
+    const rd = f.ready();
+    expect(rd.entries.map((e) => e.index)).toEqual([2]);
+    expect(rd.committedEntries.map((e) => e.index)).toEqual([1]); // entry 2 is not durable yet
+    f.advance(rd);
+    expect(drain(f).committedEntries.map((e) => e.index)).toEqual([2]);
+  });
+
+  it('votes and follower responses go in Ready.messages (after persist), with the hard state they depend on', () => {
+    const f = freshCore(2, [1, 2, 3]);
+    f.step(msg({ type: MessageType.Vote, from: 1, to: 2, term: 1 }));
+    const rd = drain(f);
+    expect(rd.hardState).toEqual({ term: 1, vote: 1, commit: 0 });
+    expect(rd.messagesBeforePersist).toHaveLength(0);
+    expect(rd.messages.map((m) => m.type)).toEqual([MessageType.VoteResp]);
+    f.step(msg({ type: MessageType.App, from: 1, to: 2, term: 1, entries: [entry(1, 1)] }));
+    const rd2 = drain(f);
+    expect(rd2.entries).toHaveLength(1);
+    expect(rd2.messagesBeforePersist).toHaveLength(0);
+    expect(rd2.messages.map((m) => m.type)).toEqual([MessageType.AppResp]);
+  });
+
+  it('a candidate sends its Vote requests only after its term and vote are durable', () => {
+    const n = freshCore(1, [1, 2, 3]);
+    while (n.status().role !== Role.Candidate) n.tick();
+    const rd = drain(n);
+    expect(rd.hardState).toMatchObject({ term: 1, vote: 1 });
+    expect(rd.messagesBeforePersist).toHaveLength(0);
+    expect(rd.messages.filter((m) => m.type === MessageType.Vote)).toHaveLength(2);
+  });
+
+  it('messagesBeforePersist holds only leader App/Heartbeat/Snapshot/TimeoutNow', () => {
+    const c = new Cluster([1, 2, 3], { preVote: true, checkQuorum: true });
+    const early: number[] = [];
+    const orig = c.processReady.bind(c);
+    c.processReady = (id) => {
+      const core = c.core(id);
+      if (!c.isDown(id) && core.hasReady()) {
+        // Peek at the Ready through a wrapper that records before-persist message types.
+        const ready = core.ready.bind(core);
+        core.ready = () => {
+          const rd = ready();
+          for (const m of rd.messagesBeforePersist) {
+            early.push(m.type);
+            expect(core.status().role).toBe(Role.Leader);
+          }
+          return rd;
+        };
+        const r = orig(id);
+        core.ready = ready;
+        return r;
+      }
+      return orig(id);
+    };
+    for (let i = 0; i < 30 && c.leader() === undefined; i++) c.tickAll();
+    const lead = c.leader()!;
+    for (let i = 0; i < 10; i++) c.propose(lead, `v${i}`);
+    c.stabilize();
+    c.core(lead).transferLeadership(lead === 1 ? 2 : 1);
+    c.tickAll(5);
+    expect(early.length).toBeGreaterThan(0);
+    const allowed = new Set<number>([
+      MessageType.App,
+      MessageType.Heartbeat,
+      MessageType.Snapshot,
+      MessageType.TimeoutNow,
+    ]);
+    for (const t of early) expect(allowed.has(t)).toBe(true);
+    expect(early).toContain(MessageType.TimeoutNow);
+  });
+
+  it('a leader whose term is not yet durable sends nothing before persisting (single voter + learner)', () => {
+    const n = freshCore(1, [1], {}, [2]);
+    while (n.status().role !== Role.Leader) n.tick();
+    const rd = drain(n);
+    expect(rd.hardState).toMatchObject({ term: 1, vote: 1 });
+    expect(rd.messagesBeforePersist).toHaveLength(0);
+    expect(rd.messages.some((m) => m.type === MessageType.App && m.to === 2)).toBe(true);
+    // Once the term is durable, Apps may leave before the entries are persisted.
+    n.propose(new Uint8Array([1]));
+    n.step(msg({ type: MessageType.AppResp, from: 2, to: 1, term: 1, index: 1 }));
+    const rd2 = drain(n);
+    expect(rd2.messagesBeforePersist.some((m) => m.type === MessageType.App)).toBe(true);
+  });
+
+  it('ready() may not be called again before advance(); hasReady() is false while a Ready is out', () => {
+    const n = freshCore(1, [1, 2, 3]);
+    while (n.status().role !== Role.Candidate) n.tick();
+    expect(n.hasReady()).toBe(true);
+    const rd = n.ready();
+    expect(n.hasReady()).toBe(false);
+    expect(() => n.ready()).toThrow(/invariant/);
+    expect(() => n.advance({ ...rd })).toThrow(/invariant/);
+    n.advance(rd);
+    expect(n.hasReady()).toBe(false);
+  });
+
+  it('the hard state appears in a Ready exactly when term, vote or commit changed', () => {
+    const c = new Cluster([1, 2, 3]);
+    c.elect(1);
+    const f = c.core(2);
+    expect(f.hasReady()).toBe(false);
+    f.tick();
+    expect(f.hasReady()).toBe(false);
+    c.propose(1, 'a');
+    c.processReady(1);
+    c.deliverAll();
+    const rd = drain(f);
+    expect(rd.hardState).toBeUndefined(); // entry 2 arrived, commit not yet moved
+    expect(rd.entries.map((e) => e.type)).toEqual([EntryType.Normal]);
+  });
+});
