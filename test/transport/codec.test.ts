@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 
-import { EntryType, MessageType, type Entry } from '../../src/raft/types.js';
+import { EntryType, MessageType, type Entry, type Message } from '../../src/raft/types.js';
 import {
   CODEC_VERSION,
   decodeMessage,
@@ -12,6 +12,11 @@ import {
 } from '../../src/transport/codec.js';
 import { FrameError } from '../../src/transport/frame-error.js';
 import { Prng, message, randomMessage } from './prng.js';
+
+/** The message with entry data as hex: a cheap deep comparison (toEqual on bytes is slow). */
+function comparable(msg: Message): unknown {
+  return { ...msg, entries: msg.entries.map((e) => ({ ...e, data: Buffer.from(e.data).toString('hex') })) };
+}
 
 /** Decodes and expects a FrameError (and nothing else); returns its code. */
 function frameErrorCode(bytes: Uint8Array): string {
@@ -25,13 +30,13 @@ function frameErrorCode(bytes: Uint8Array): string {
 }
 
 describe('codec round trip', () => {
-  it('decodes what it encodes for 5000 random messages (seeded)', () => {
-    for (const seed of [1, 2, 3, 4, 5]) {
+  it('decodes what it encodes for 2000 random messages (seeded)', () => {
+    for (const seed of [1, 2, 3, 4]) {
       const rng = new Prng(seed);
-      for (let i = 0; i < 1000; i++) {
+      for (let i = 0; i < 500; i++) {
         const msg = randomMessage(rng);
         const decoded = decodeMessage(encodeMessage(msg));
-        expect(decoded, `seed ${seed} message ${i}`).toEqual(msg);
+        expect(comparable(decoded), `seed ${seed} message ${i}`).toEqual(comparable(msg));
         expect('snapshot' in decoded).toBe(msg.snapshot !== undefined);
       }
     }
