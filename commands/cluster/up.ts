@@ -3,6 +3,7 @@ import ora from 'ora';
 
 import { dirFlag } from '../../src/cluster/cli-flags.js';
 import { type UpResult, clusterUp } from '../../src/cluster/lifecycle.js';
+import { buildRemotes } from '../../src/cluster/manifest.js';
 import { statusTable } from '../../src/cluster/render.js';
 
 export default class ClusterUp extends Command {
@@ -32,6 +33,21 @@ export default class ClusterUp extends Command {
       max: 65500,
     }),
     'timeout-ms': Flags.integer({ description: 'how long to wait for readiness', default: 30_000, min: 1 }),
+    remote: Flags.string({
+      description:
+        'place node ID on another machine, over ssh: ID=[user@]host[:sshPort] (new cluster only; repeatable)',
+      multiple: true,
+    }),
+    'remote-dir': Flags.string({
+      description: 'absolute dir on remote machines for node data, logs, pid files',
+    }),
+    'remote-kvctl': Flags.string({ description: 'absolute path of the kvctl package on remote machines' }),
+    'remote-node': Flags.string({ description: 'Node.js 20+ executable on remote machines [default: node]' }),
+    'ssh-identity': Flags.string({ description: 'ssh private key for remote machines' }),
+    'ssh-option': Flags.string({
+      description: 'extra ssh -o option, e.g. UserKnownHostsFile=/path (repeatable)',
+      multiple: true,
+    }),
     'node-arg': Flags.string({
       description: 'extra kvnode flags for every node, e.g. "--tick-ms 10" (new cluster only; repeatable)',
       multiple: true,
@@ -45,7 +61,15 @@ export default class ClusterUp extends Command {
       : ora({ text: 'starting cluster', stream: process.stderr }).start();
     let result: UpResult;
     try {
+      const { remotes, hosts } = buildRemotes(flags.remote ?? [], {
+        remoteDir: flags['remote-dir'],
+        kvctlPath: flags['remote-kvctl'],
+        nodePath: flags['remote-node'],
+        identityFile: flags['ssh-identity'],
+        sshOptions: flags['ssh-option'],
+      });
       result = await clusterUp({
+        ...(remotes.size > 0 ? { remotes, hosts } : {}),
         dir: flags.dir,
         ...(flags.nodes !== undefined ? { nodeCount: flags.nodes } : {}),
         ...(flags['base-port'] !== undefined ? { basePort: flags['base-port'] } : {}),

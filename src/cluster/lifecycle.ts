@@ -49,6 +49,7 @@ export interface UpOptions {
   readonly basePort?: number;
   readonly nodeArgs?: readonly string[];
   readonly remotes?: ReadonlyMap<number, RemotePlacement>;
+  readonly hosts?: ReadonlyMap<number, string>;
   readonly readyTimeoutMs?: number;
   /** Progress messages for a spinner. */
   readonly onProgress?: (message: string) => void;
@@ -90,6 +91,7 @@ export async function clusterUp(options: UpOptions): Promise<UpResult> {
         basePort: options.basePort ?? DEFAULT_BASE_PORT,
         ...(options.nodeArgs !== undefined ? { nodeArgs: options.nodeArgs } : {}),
         ...(options.remotes !== undefined ? { remotes: options.remotes } : {}),
+        ...(options.hosts !== undefined ? { hosts: options.hosts } : {}),
       });
 
   progress('checking processes');

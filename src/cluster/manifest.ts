@@ -108,6 +108,8 @@ export interface CreateManifestOptions {
   readonly nodeArgs?: readonly string[];
   /** Nodes to place on remote machines, by id. */
   readonly remotes?: ReadonlyMap<number, RemotePlacement>;
+  /** Address a node listens on, by id, when not `host` (remote nodes listen on their machine's). */
+  readonly hosts?: ReadonlyMap<number, string>;
   readonly now?: Date;
 }
 
@@ -115,7 +117,8 @@ export function createManifest(options: CreateManifestOptions): ClusterManifest 
   const host = options.host ?? '127.0.0.1';
   const nodes = allocatePorts(options.basePort, options.nodeCount).map((ports): NodeEntry => {
     const remote = options.remotes?.get(ports.id);
-    return remote === undefined ? { ...ports, host } : { ...ports, host, remote };
+    const nodeHost = options.hosts?.get(ports.id) ?? host;
+    return remote === undefined ? { ...ports, host: nodeHost } : { ...ports, host: nodeHost, remote };
   });
   for (const id of options.remotes?.keys() ?? []) {
     if (!nodes.some((node) => node.id === id)) throw new Error(`remote placement for unknown node ${id}`);
@@ -330,4 +333,69 @@ export function kvnodeArgs(manifest: ClusterManifest, node: NodeEntry, paths: No
     list(httpAddress),
     ...(manifest.nodeArgs ?? []),
   ];
+}
+
+export interface RemoteSpec {
+  readonly id: number;
+  /** ssh destination: `user@host` or `host`. */
+  readonly ssh: string;
+  /** The host part: where the node listens and is reached. */
+  readonly host: string;
+  readonly sshPort?: number;
+}
+
+/** Parses `ID=[user@]host[:sshPort]` (the `--remote` flag of `kvctl cluster up`). */
+export function parseRemoteSpec(spec: string): RemoteSpec {
+  const match = /^(\d+)=(?:([A-Za-z0-9._-]+)@)?([A-Za-z0-9._-]+)(?::(\d+))?$/.exec(spec.trim());
+  if (match === null || match[1] === undefined || match[3] === undefined) {
+    throw new Error(`--remote: expected ID=[user@]host[:sshPort], got "${spec}"`);
+  }
+  const id = Number(match[1]);
+  if (id < 1) throw new Error(`--remote: node ids start at 1 ("${spec}")`);
+  const host = match[3];
+  const ssh = match[2] === undefined ? host : `${match[2]}@${host}`;
+  if (match[4] === undefined) return { id, ssh, host };
+  return { id, ssh, host, sshPort: requirePort(Number(match[4]), `--remote ${spec} ssh port`) };
+}
+
+export interface RemoteDefaults {
+  readonly identityFile?: string;
+  readonly sshOptions?: readonly string[];
+  readonly remoteDir?: string;
+  readonly kvctlPath?: string;
+  readonly nodePath?: string;
+}
+
+/** Turns `--remote` specs plus the shared ssh flags into createManifest's remotes and hosts. */
+export function buildRemotes(
+  specs: readonly string[],
+  defaults: RemoteDefaults,
+): { remotes: Map<number, RemotePlacement>; hosts: Map<number, string> } {
+  const remotes = new Map<number, RemotePlacement>();
+  const hosts = new Map<number, string>();
+  if (specs.length === 0) return { remotes, hosts };
+  if (defaults.remoteDir === undefined || !defaults.remoteDir.startsWith('/')) {
+    throw new Error('--remote needs --remote-dir, an absolute path on the remote machines');
+  }
+  if (defaults.kvctlPath === undefined || !defaults.kvctlPath.startsWith('/')) {
+    throw new Error(
+      '--remote needs --remote-kvctl, the absolute path of the kvctl package on the remote machines',
+    );
+  }
+  for (const spec of specs.map(parseRemoteSpec)) {
+    if (remotes.has(spec.id)) throw new Error(`--remote: node ${spec.id} given twice`);
+    remotes.set(spec.id, {
+      ssh: spec.ssh,
+      remoteDir: defaults.remoteDir,
+      kvctlPath: defaults.kvctlPath,
+      ...(spec.sshPort !== undefined ? { sshPort: spec.sshPort } : {}),
+      ...(defaults.identityFile !== undefined ? { identityFile: defaults.identityFile } : {}),
+      ...(defaults.sshOptions !== undefined && defaults.sshOptions.length > 0
+        ? { sshOptions: defaults.sshOptions }
+        : {}),
+      ...(defaults.nodePath !== undefined ? { nodePath: defaults.nodePath } : {}),
+    });
+    hosts.set(spec.id, spec.host);
+  }
+  return { remotes, hosts };
 }

@@ -5,11 +5,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import {
   allocatePorts,
+  buildRemotes,
   createManifest,
   defaultClusterDir,
   kvnodeArgs,
   manifestPath,
   nodePaths,
+  parseRemoteSpec,
   pathsOf,
   readManifest,
   validateManifest,
@@ -134,5 +136,44 @@ describe('kvnodeArgs', () => {
     });
     expect(pathsOf('/local', manifest.nodes[2]!).dataDir).toBe('/srv/kv/nodes/3/data');
     expect(pathsOf('/local', manifest.nodes[0]!).dataDir).toBe('/local/nodes/1/data');
+  });
+});
+
+describe('--remote specs', () => {
+  it('parses ID=[user@]host[:sshPort]', () => {
+    expect(parseRemoteSpec('3=kv@10.0.0.3:2222')).toEqual({
+      id: 3,
+      ssh: 'kv@10.0.0.3',
+      host: '10.0.0.3',
+      sshPort: 2222,
+    });
+    expect(parseRemoteSpec('2=db2.example')).toEqual({ id: 2, ssh: 'db2.example', host: 'db2.example' });
+    expect(() => parseRemoteSpec('x=h')).toThrow(/expected ID=/);
+    expect(() => parseRemoteSpec('1=-oProxyCommand=evil')).toThrow(/expected ID=/);
+    expect(() => parseRemoteSpec('1=h:99999')).toThrow(/port/);
+  });
+
+  it('builds placements and bind hosts, demanding absolute remote paths', () => {
+    const { remotes, hosts } = buildRemotes(['3=kv@10.0.0.3:2222'], {
+      remoteDir: '/srv/kv',
+      kvctlPath: '/opt/kvctl',
+      identityFile: '/k/id',
+      sshOptions: ['UserKnownHostsFile=/k/kh'],
+    });
+    expect(remotes.get(3)).toEqual({
+      ssh: 'kv@10.0.0.3',
+      sshPort: 2222,
+      remoteDir: '/srv/kv',
+      kvctlPath: '/opt/kvctl',
+      identityFile: '/k/id',
+      sshOptions: ['UserKnownHostsFile=/k/kh'],
+    });
+    expect(hosts.get(3)).toBe('10.0.0.3');
+    const manifest = createManifest({ nodeCount: 3, basePort: 7000, remotes, hosts });
+    expect(manifest.nodes.map((n) => n.host)).toEqual(['127.0.0.1', '127.0.0.1', '10.0.0.3']);
+    expect(() => buildRemotes(['3=h'], { remoteDir: 'rel', kvctlPath: '/k' })).toThrow(/--remote-dir/);
+    expect(() => buildRemotes(['3=h'], { remoteDir: '/r' })).toThrow(/--remote-kvctl/);
+    expect(() => buildRemotes(['3=h', '3=i'], { remoteDir: '/r', kvctlPath: '/k' })).toThrow(/twice/);
+    expect(buildRemotes([], {}).remotes.size).toBe(0);
   });
 });
