@@ -1,0 +1,44 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runCommand } from '@oclif/test';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// Runs the built command (dist/commands): `npm test` builds first.
+describe('kvctl deploy gen-systemd', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kvctl-gen-'));
+  });
+  afterAll(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes units, nginx.conf and a secret, and lists them in --json', async () => {
+    const { result, error } = await runCommand<{ files: string[] }>([
+      'deploy',
+      'gen-systemd',
+      '--nodes',
+      '1=10.0.0.1,2=10.0.0.2,3=10.0.0.3',
+      '--out',
+      dir,
+      '--max-old-space-mb',
+      '400',
+      '--json',
+    ]);
+    expect(error).toBeUndefined();
+    expect(result?.files.map((f) => path.basename(f))).toEqual([
+      'kvnode-1.service',
+      'kvnode-2.service',
+      'kvnode-3.service',
+      'nginx.conf',
+      'cluster.secret',
+    ]);
+    expect(await fs.readFile(path.join(dir, 'kvnode-3.service'), 'utf8')).toContain('--max-old-space-size=400');
+  });
+
+  it('rejects a malformed --nodes list with a clear error', async () => {
+    const { error } = await runCommand(['deploy', 'gen-systemd', '--nodes', '1=a;b', '--out', dir]);
+    expect(error?.message).toMatch(/bad entry "1=a;b"/);
+  });
+});
