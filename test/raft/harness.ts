@@ -270,7 +270,12 @@ export class Cluster {
     this.queue = [];
     let n = 0;
     for (const m of batch) {
-      if (!this.deliverable(m)) continue;
+      const ok = this.deliverable(m);
+      // Like a host: the snapshot's bytes are streamed, made durable on the follower, then the
+      // message is delivered there, and the leader learns how the stream ended.
+      if (m.type === MessageType.Snapshot && !this.down.has(m.from))
+        this.core(m.from).reportSnapshotStatus(m.to, ok);
+      if (!ok) continue;
       this.core(m.to).step(m);
       n++;
     }
