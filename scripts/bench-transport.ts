@@ -6,9 +6,9 @@
  */
 import { performance } from 'node:perf_hooks';
 
-import { EntryType, MessageType, type Entry, type Message } from '../../../src/raft/types.js';
-import { entriesBlockCacheStats } from '../../../src/transport/codec.js';
-import { PeerTransport } from '../../../src/transport/peer-transport.js';
+import { EntryType, MessageType, type Entry, type Message } from '../src/raft/types.js';
+import { entriesBlockCacheStats } from '../src/transport/codec.js';
+import { PeerTransport } from '../src/transport/peer-transport.js';
 
 const HOST = '127.0.0.1';
 
