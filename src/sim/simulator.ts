@@ -185,6 +185,7 @@ export class Simulation {
   private probeDoneMs = -1;
   private probeReadContext = 0;
   private probeReadDone = false;
+  private probeReadStartMs = 0;
   private recoveryTicks = -1;
   private readonly appliedProbeBy = new Set<NodeId>();
   /** Highest index applied anywhere, and the configuration committed through it. */
@@ -472,7 +473,10 @@ export class Simulation {
         }
         break;
       case MessageType.AppResp:
-        if (!m.reject && m.index > node.disk.durable.lastIndex()) {
+        // Only while still in the ack's term: an ack queued in term T and sent after this node
+        // moved on and truncated (a later-term leader lacked those entries, so they cannot have
+        // been committed in T) is stale and harmless, as in etcd.
+        if (!m.reject && m.term === hs.term && m.index > node.disk.durable.lastIndex()) {
           throw new InvariantViolation(
             'durability',
             `node ${node.id} acknowledges index ${m.index} but only ${node.disk.durable.lastIndex()} is durable`,
@@ -992,9 +996,19 @@ export class Simulation {
       if (members.every((id) => this.appliedProbeBy.has(id))) this.probeDoneMs = this.nowMs;
       else return;
     }
-    if (this.probeReadContext === 0 || (!this.probeReadDone && !this.reads.has(this.probeReadContext))) {
+    const readTimedOut = this.nowMs - this.probeReadStartMs > 2 * ELECTION_TIMEOUT_TICKS * TICK_MS;
+    if (
+      !this.probeReadDone &&
+      (this.probeReadContext === 0 || !this.reads.has(this.probeReadContext) || readTimedOut)
+    ) {
+      // The core drops a read silently when its leader steps down: the client times out and retries.
+      this.reads.delete(this.probeReadContext);
+      this.checker.abandonRead(this.probeReadContext);
       const node = this.nodes.get(this.pick(members)!);
-      if (node?.up === true) this.probeReadContext = this.startRead(node, 0);
+      if (node?.up === true) {
+        this.probeReadContext = this.startRead(node, 0);
+        this.probeReadStartMs = this.nowMs;
+      }
       return;
     }
     if (this.probeReadDone) {

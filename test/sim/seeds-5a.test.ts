@@ -1,0 +1,8 @@
+import { describe, it } from 'vitest';
+import { expectSeedsPass } from './seeds.js';
+
+describe('simulation, 5 nodes', () => {
+  it('seeds 1..300 keep every invariant', { timeout: 180_000 }, () => {
+    expectSeedsPass(5, 1, 300);
+  });
+});
