@@ -40,9 +40,9 @@ function isValidNodeId(id: number): boolean {
 }
 
 /**
- * The configuration after `cc`. Deterministic and total: a change that would leave no voter is
- * ignored (returns `conf` unchanged), so every node computes the same configuration from the
- * same log. Returned arrays are new and sorted; `conf` is never mutated.
+ * The configuration after `cc`. Deterministic and total: a change that would remove the last
+ * voter is ignored (returns `conf` unchanged), so every node computes the same configuration
+ * from the same log. Returned arrays are new and sorted; `conf` is never mutated.
  */
 export function applyConfChange(conf: ConfState, cc: ConfChange): ConfState {
   const id = cc.nodeId;
@@ -58,7 +58,9 @@ export function applyConfChange(conf: ConfState, cc: ConfChange): ConfState {
     case ConfChangeType.RemoveNode:
       break;
   }
-  if (voters.length === 0) return conf;
+  // Never leave a configuration without voters (a node would have no quorum to reach). A
+  // configuration that had none yet (a node bootstrapping or joining) may gain learners first.
+  if (voters.length === 0 && conf.voters.length > 0) return conf;
   voters.sort((x, y) => x - y);
   learners.sort((x, y) => x - y);
   return { voters, learners };

@@ -2,6 +2,7 @@ import { applyConfChange, encodeConfChange, isMember, isVoter, tryDecodeConfChan
 import { RaftLog, TERM_UNKNOWN } from './log.js';
 import { Progress } from './progress.js';
 import {
+  ConfChangeType,
   EntryType as EntryTypeEnum,
   MessageType as MessageTypeEnum,
   NO_NODE,
@@ -150,8 +151,21 @@ export class RaftCore {
     const snapIndex = snap?.index ?? 0;
     const snapTerm = snap?.term ?? 0;
     this.log = new RaftLog(snapIndex, snapTerm, boot.entries, boot.hardState.commit, boot.applied);
-    this.confs = [{ index: snapIndex, conf: snap?.confState ?? boot.confState }];
-    for (let i = this.log.firstIndex(); i <= this.log.lastIndex(); i++) this.noteAppended(this.log.entry(i));
+    if (isFreshBoot(boot)) {
+      // Bootstrap (like etcd): the initial membership goes into the log as ConfChange entries
+      // of term 0 at indexes 1..n, committed by construction (every founding node writes the
+      // same ones). The log then describes the whole configuration, so a node that joins later
+      // (booted with an empty confState) derives the right membership by replaying it.
+      this.confs = [{ index: 0, conf: { voters: [], learners: [] } }];
+      const ents = bootstrapEntries(boot.confState);
+      this.log.truncateAndAppend(ents);
+      for (const e of ents) this.noteAppended(e);
+      this.log.commitTo(ents.length);
+    } else {
+      this.confs = [{ index: snapIndex, conf: snap?.confState ?? boot.confState }];
+      for (let i = this.log.firstIndex(); i <= this.log.lastIndex(); i++)
+        this.noteAppended(this.log.entry(i));
+    }
 
     // A crash may keep a Ready's entries but lose its hard state (writes are ordered snapshot →
     // entries → hard state and only a prefix is promised to survive). Then the log holds entries
@@ -1184,6 +1198,33 @@ export class RaftCore {
     }
     return true;
   }
+}
+
+/** A brand-new founding node: nothing durable yet, and an initial membership to write down. */
+function isFreshBoot(boot: RaftBootState): boolean {
+  return (
+    boot.snapshot === undefined &&
+    boot.entries.length === 0 &&
+    boot.hardState.term === 0 &&
+    boot.hardState.commit === 0 &&
+    boot.confState.voters.length > 0
+  );
+}
+
+/** The initial membership as ConfChange entries: voters (ascending) first, then learners. */
+function bootstrapEntries(conf: ConfState): Entry[] {
+  const changes: ConfChange[] = [];
+  for (const v of [...conf.voters].sort((a, b) => a - b))
+    changes.push({ type: ConfChangeType.AddVoter, nodeId: v });
+  for (const l of [...conf.learners].sort((a, b) => a - b)) {
+    if (!conf.voters.includes(l)) changes.push({ type: ConfChangeType.AddLearner, nodeId: l });
+  }
+  return changes.map((cc, i) => ({
+    term: 0,
+    index: i + 1,
+    type: EntryType.ConfChange,
+    data: encodeConfChange(cc),
+  }));
 }
 
 function quorum(voters: number): number {

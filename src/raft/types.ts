@@ -195,7 +195,14 @@ export interface RaftBootState {
   readonly hardState: HardState;
   /** Latest durable snapshot, or undefined when none exists (then `confState` is the initial membership). */
   readonly snapshot?: SnapshotMeta;
-  /** Initial membership for a fresh cluster; ignored when `snapshot` exists or the log holds conf changes. */
+  /**
+   * Initial membership for a fresh cluster; ignored when `snapshot` exists or the log holds conf changes.
+   * A founding node booting with nothing durable (term 0, no entries, no snapshot) writes this
+   * membership into its log as ConfChange entries of term 0 at indexes 1..n, committed (so the
+   * first client entry lands after them). Every founding node must pass the same confState. A
+   * node joining an existing cluster boots with an EMPTY confState and learns the membership
+   * from the leader's log or snapshot.
+   */
   readonly confState: ConfState;
   /** Durable log entries after the snapshot, in order, contiguous. */
   readonly entries: readonly Entry[];

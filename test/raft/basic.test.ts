@@ -13,7 +13,7 @@ describe('basic cluster behaviour', () => {
     const want = Array.from({ length: 50 }, (_, i) => `v${i}`);
     for (const id of [1, 2, 3]) {
       expect(c.appliedData(id)).toEqual(want);
-      expect(c.core(id).status().commitIndex).toBe(51);
+      expect(c.core(id).status().commitIndex).toBe(3 + 1 + 50); // bootstrap, no-op, proposals
     }
     expect(c.core(2).status().role).toBe(Role.Follower);
     expect(c.core(2).status().leaderId).toBe(1);

@@ -30,7 +30,7 @@ describe('§5.4.2 committing entries from previous terms', () => {
     c.isolate(5);
     c.propose(1, 'committed');
     c.stabilize();
-    expect(c.core(1).status().commitIndex).toBe(2);
+    expect(c.core(1).status().commitIndex).toBe(5 + 1 + 1); // bootstrap, no-op, entry
     c.crash(1);
     c.heal();
     // 4 and 5 lack the entry: neither can be elected; one of 2/3 must be.
@@ -52,16 +52,16 @@ describe('persistence contract (Ready ordering)', () => {
     const n = freshCore(1, [1]);
     while (n.status().role !== Role.Leader) n.tick();
     const rd = n.ready();
-    expect(rd.entries).toHaveLength(1);
-    expect(n.status().commitIndex).toBe(0);
-    n.advance(rd);
+    expect(rd.entries.map((e) => e.index)).toEqual([2]); // the no-op after the bootstrap entry
     expect(n.status().commitIndex).toBe(1);
+    n.advance(rd);
+    expect(n.status().commitIndex).toBe(2);
     n.propose(new Uint8Array([7]));
     const rd2 = n.ready();
-    expect(rd2.committedEntries.map((e) => e.index)).toEqual([1]);
-    expect(n.status().commitIndex).toBe(1);
-    n.advance(rd2);
+    expect(rd2.committedEntries.map((e) => e.index)).toEqual([2]);
     expect(n.status().commitIndex).toBe(2);
+    n.advance(rd2);
+    expect(n.status().commitIndex).toBe(3);
   });
 
   it('committedEntries never exceed what is durable locally, even when the leader says they are committed', () => {
@@ -88,12 +88,12 @@ describe('persistence contract (Ready ordering)', () => {
 
   it('votes and follower responses go in Ready.messages (after persist), with the hard state they depend on', () => {
     const f = freshCore(2, [1, 2, 3]);
-    f.step(msg({ type: MessageType.Vote, from: 1, to: 2, term: 1 }));
+    f.step(msg({ type: MessageType.Vote, from: 1, to: 2, term: 1, index: 3 }));
     const rd = drain(f);
-    expect(rd.hardState).toEqual({ term: 1, vote: 1, commit: 0 });
+    expect(rd.hardState).toEqual({ term: 1, vote: 1, commit: 3 });
     expect(rd.messagesBeforePersist).toHaveLength(0);
     expect(rd.messages.map((m) => m.type)).toEqual([MessageType.VoteResp]);
-    f.step(msg({ type: MessageType.App, from: 1, to: 2, term: 1, entries: [entry(1, 1)] }));
+    f.step(msg({ type: MessageType.App, from: 1, to: 2, term: 1, index: 3, entries: [entry(4, 1)] }));
     const rd2 = drain(f);
     expect(rd2.entries).toHaveLength(1);
     expect(rd2.messagesBeforePersist).toHaveLength(0);

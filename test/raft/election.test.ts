@@ -13,10 +13,11 @@ describe('§5.1/§5.2 leader election', () => {
     expect(st.term).toBe(1);
     expect(st.vote).toBe(1);
     const rd = drain(n);
-    expect(rd.hardState).toEqual({ term: 1, vote: 1, commit: 0 });
+    expect(rd.hardState).toEqual({ term: 1, vote: 1, commit: 3 });
     const votes = rd.messages.filter((m) => m.type === MessageType.Vote);
     expect(votes.map((m) => m.to).sort()).toEqual([2, 3]);
-    expect(votes.every((m) => m.term === 1 && m.index === 0 && m.logTerm === 0)).toBe(true);
+    // Last entry: the third bootstrap ConfChange (term 0).
+    expect(votes.every((m) => m.term === 1 && m.index === 3 && m.logTerm === 0)).toBe(true);
   });
 
   it('§5.2 election timeouts are randomized in [e, 2e) from the injected rng', () => {
@@ -59,7 +60,7 @@ describe('§5.1/§5.2 leader election', () => {
     expect(n.status().role).toBe(Role.Leader);
     const rd = drain(n);
     expect(rd.entries).toHaveLength(1);
-    expect(rd.entries[0]).toMatchObject({ index: 1, term: 1, type: EntryType.Normal });
+    expect(rd.entries[0]).toMatchObject({ index: 6, term: 1, type: EntryType.Normal }); // after 5 bootstrap entries
     expect(rd.entries[0]!.data.byteLength).toBe(0);
     expect(rd.softState).toEqual({ leaderId: 1, role: Role.Leader });
   });
@@ -98,9 +99,9 @@ describe('§5.1/§5.2 leader election', () => {
 
   it('§5.2 each server votes for at most one candidate per term, first come first served', () => {
     const n = freshCore(1, [1, 2, 3]);
-    n.step(msg({ type: MessageType.Vote, from: 2, to: 1, term: 1 }));
-    n.step(msg({ type: MessageType.Vote, from: 3, to: 1, term: 1 }));
-    n.step(msg({ type: MessageType.Vote, from: 2, to: 1, term: 1 })); // duplicate: granted again
+    n.step(msg({ type: MessageType.Vote, from: 2, to: 1, term: 1, index: 3 }));
+    n.step(msg({ type: MessageType.Vote, from: 3, to: 1, term: 1, index: 3 }));
+    n.step(msg({ type: MessageType.Vote, from: 2, to: 1, term: 1, index: 3 })); // duplicate: granted again
     const rd = drain(n);
     expect(rd.hardState).toMatchObject({ term: 1, vote: 2 });
     expect(rd.messages.map((m) => [m.to, m.reject])).toEqual([

@@ -38,18 +38,24 @@ export function config(id: NodeId, overrides: Partial<RaftConfig> = {}): RaftCon
   };
 }
 
+/**
+ * A founding node after its bootstrap: the initial membership (voters.length + learners.length
+ * ConfChange entries of term 0) is durable and applied, so the first client entry comes after it.
+ */
 export function freshCore(
   id: NodeId,
   voters: NodeId[],
   overrides: Partial<RaftConfig> = {},
   learners: NodeId[] = [],
 ) {
-  return new RaftCore(config(id, overrides), {
+  const core = new RaftCore(config(id, overrides), {
     hardState: { term: 0, vote: 0, commit: 0 },
     confState: { voters, learners },
     entries: [],
     applied: 0,
   });
+  while (core.hasReady()) drain(core);
+  return core;
 }
 
 /** A core whose durable state is given directly (used to set up log scenarios). */

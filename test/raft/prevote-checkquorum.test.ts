@@ -16,7 +16,7 @@ describe('pre-vote (dissertation §9.6)', () => {
 
   it("pre-vote: granting a pre-vote changes neither the voter's term nor its vote", () => {
     const v = freshCore(2, [1, 2, 3], { preVote: true });
-    v.step(msg({ type: MessageType.PreVote, from: 1, to: 2, term: 1 }));
+    v.step(msg({ type: MessageType.PreVote, from: 1, to: 2, term: 1, index: 3 }));
     const rd = drain(v);
     expect(rd.hardState).toBeUndefined();
     expect(rd.messages[0]).toMatchObject({ type: MessageType.PreVoteResp, reject: false, term: 1 });

@@ -23,7 +23,7 @@ describe('ReadIndex (dissertation §6.4)', () => {
     c.processReady(3);
     c.deliverAll(); // acks come back
     c.processReady(1);
-    expect(c.readStates.get(1)).toEqual([{ index: 2, context: 42 }]);
+    expect(c.readStates.get(1)).toEqual([{ index: 5, context: 42 }]);
   });
 
   it('ReadIndex: many pending reads are confirmed by one heartbeat round', () => {
@@ -33,7 +33,7 @@ describe('ReadIndex (dissertation §6.4)', () => {
     c.stabilize();
     expect(c.countSent(MessageType.Heartbeat) - hbBefore).toBe(2); // one round to 2 followers
     expect(c.readStates.get(1)!.map((r) => r.context)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    expect(c.readStates.get(1)!.every((r) => r.index === 2)).toBe(true);
+    expect(c.readStates.get(1)!.every((r) => r.index === 5)).toBe(true);
   });
 
   it('ReadIndex: reads arriving while a round is in flight ride the next round', () => {
@@ -57,14 +57,14 @@ describe('ReadIndex (dissertation §6.4)', () => {
     expect(c.readStates.get(2)).toEqual([]);
     c.dropIf = undefined;
     c.tickAll(3);
-    expect(c.readStates.get(2)).toEqual([{ index: 3, context: 7 }]);
+    expect(c.readStates.get(2)).toEqual([{ index: 6, context: 7 }]);
   });
 
   it("ReadIndex: a follower forwards the read to the leader and gets the leader's commit index", () => {
     const c = settled();
     expect(c.core(2).readIndex(99)).toBe(true);
     c.stabilize();
-    expect(c.readStates.get(2)).toEqual([{ index: 2, context: 99 }]);
+    expect(c.readStates.get(2)).toEqual([{ index: 5, context: 99 }]);
     expect(c.readStates.get(1)).toEqual([]);
     expect(c.sent.some((m) => m.type === MessageType.ReadIndex && m.from === 2 && m.to === 1)).toBe(true);
   });
@@ -75,7 +75,7 @@ describe('ReadIndex (dissertation §6.4)', () => {
     c.core(2).readIndex(5);
     c.core(3).readIndex(5);
     c.stabilize();
-    for (const id of [1, 2, 3]) expect(c.readStates.get(id)).toEqual([{ index: 2, context: 5 }]);
+    for (const id of [1, 2, 3]) expect(c.readStates.get(id)).toEqual([{ index: 5, context: 5 }]);
   });
 
   it('ReadIndex: returns false when no leader is known', () => {
@@ -97,9 +97,9 @@ describe('ReadIndex (dissertation §6.4)', () => {
     while (n.status().role !== Role.Leader) n.tick();
     expect(n.readIndex(3)).toBe(true);
     expect(drain(n).readStates).toEqual([]); // no-op not durable/committed yet
-    expect(drain(n).readStates).toEqual([{ index: 1, context: 3 }]);
+    expect(drain(n).readStates).toEqual([{ index: 2, context: 3 }]);
     n.readIndex(4);
-    expect(drain(n).readStates).toEqual([{ index: 1, context: 4 }]);
+    expect(drain(n).readStates).toEqual([{ index: 2, context: 4 }]);
   });
 
   it('ReadIndex: the leader queue is bounded (maxPendingReads)', () => {

@@ -4,6 +4,7 @@ import { Cluster, coreWithLog, drain, drainMessages, entry, freshCore, msg } fro
 
 /** Makes node 1 (booted with a log) leader of a 3-voter config by feeding it votes directly. */
 function leaderFrom(terms: number[], term: number, overrides = {}) {
+  if (term < 2) throw new Error('term ≥ 2: hard state term 0 with an empty log would bootstrap');
   const l = coreWithLog(1, [1, 2, 3], terms, { term: term - 1 }, overrides);
   while (l.status().role !== Role.Candidate) l.tick();
   l.step(msg({ type: MessageType.VoteResp, from: 2, to: 1, term }));
@@ -143,7 +144,7 @@ describe('§5.3 log replication', () => {
     c.propose(1, 'b');
     c.stabilize();
     c.tickAll(1);
-    expect(c.core(1).status().commitIndex).toBe(3);
+    expect(c.core(1).status().commitIndex).toBe(5 + 3); // bootstrap, no-op, a, b
     expect(c.appliedData(2)).toEqual(['a', 'b']);
     c.heal();
     c.tickAll(3);
@@ -169,10 +170,10 @@ describe('§5.3 log replication', () => {
   });
 
   it('pipelining: a follower in replicate state gets several Apps without waiting, bounded by maxInflightMsgs', () => {
-    const l = leaderFrom([], 1, { maxInflightMsgs: 4, maxEntriesPerMsg: 1 });
+    const l = leaderFrom([], 2, { maxInflightMsgs: 4, maxEntriesPerMsg: 1 });
     drain(l);
     // Follower 2 acknowledges the no-op: it moves to replicate.
-    l.step(msg({ type: MessageType.AppResp, from: 2, to: 1, term: 1, index: 1 }));
+    l.step(msg({ type: MessageType.AppResp, from: 2, to: 1, term: 2, index: 1 }));
     drain(l);
     expect(l.status().progress!.find((p) => p.id === 2)!.state).toBe('replicate');
     for (let i = 0; i < 10; i++) l.propose(new Uint8Array([i]));
@@ -181,7 +182,7 @@ describe('§5.3 log replication', () => {
     expect(apps.map((m) => m.index)).toEqual([1, 2, 3, 4]);
     expect(l.status().progress!.find((p) => p.id === 2)!.inflight).toBe(4);
     // One acknowledgement frees two slots: two more Apps go out.
-    l.step(msg({ type: MessageType.AppResp, from: 2, to: 1, term: 1, index: 3 }));
+    l.step(msg({ type: MessageType.AppResp, from: 2, to: 1, term: 2, index: 3 }));
     const more = drainMessages(l).filter(
       (m) => m.type === MessageType.App && m.to === 2 && m.entries.length > 0,
     );
@@ -189,7 +190,7 @@ describe('§5.3 log replication', () => {
   });
 
   it('probe: a follower in probe state gets one App at a time until it answers', () => {
-    const l = leaderFrom([], 1);
+    const l = leaderFrom([], 2);
     const first = drainMessages(l).filter((m) => m.type === MessageType.App && m.to === 3);
     expect(first).toHaveLength(1);
     for (let i = 0; i < 5; i++) {
@@ -197,7 +198,7 @@ describe('§5.3 log replication', () => {
       expect(drainMessages(l).filter((m) => m.type === MessageType.App && m.to === 3)).toHaveLength(0);
     }
     // A heartbeat response unpauses the probe.
-    l.step(msg({ type: MessageType.HeartbeatResp, from: 3, to: 1, term: 1 }));
+    l.step(msg({ type: MessageType.HeartbeatResp, from: 3, to: 1, term: 2 }));
     expect(drainMessages(l).filter((m) => m.type === MessageType.App && m.to === 3)).toHaveLength(1);
   });
 
@@ -223,9 +224,9 @@ describe('§5.3 log replication', () => {
   });
 
   it('SIM-1: after pipelined Apps are lost, a heartbeat response makes the leader send an App that exposes the gap', () => {
-    const l = leaderFrom([], 1, { maxEntriesPerMsg: 1 });
+    const l = leaderFrom([], 2, { maxEntriesPerMsg: 1 });
     drain(l);
-    l.step(msg({ type: MessageType.AppResp, from: 2, to: 1, term: 1, index: 1 }));
+    l.step(msg({ type: MessageType.AppResp, from: 2, to: 1, term: 2, index: 1 }));
     for (let i = 0; i < 4; i++) l.propose(new Uint8Array([i]));
     drain(l); // Apps 2..5 to node 2 are "lost"
     expect(l.status().progress!.find((p) => p.id === 2)).toMatchObject({
@@ -233,33 +234,33 @@ describe('§5.3 log replication', () => {
       match: 1,
       next: 6,
     });
-    l.step(msg({ type: MessageType.AppResp, from: 2, to: 1, term: 1, index: 1 })); // duplicate, stale
-    l.step(msg({ type: MessageType.HeartbeatResp, from: 2, to: 1, term: 1 }));
+    l.step(msg({ type: MessageType.AppResp, from: 2, to: 1, term: 2, index: 1 })); // duplicate, stale
+    l.step(msg({ type: MessageType.HeartbeatResp, from: 2, to: 1, term: 2 }));
     const [probe] = drainMessages(l).filter((m) => m.type === MessageType.App && m.to === 2);
-    expect(probe).toMatchObject({ index: 5, logTerm: 1 });
+    expect(probe).toMatchObject({ index: 5, logTerm: 2 });
     // The follower (last index 1) rejects it; the leader falls back to probing from match + 1.
     l.step(
       msg({
         type: MessageType.AppResp,
         from: 2,
         to: 1,
-        term: 1,
+        term: 2,
         index: 5,
         reject: true,
         rejectHint: 1,
-        rejectTerm: 1,
+        rejectTerm: 2,
       }),
     );
     const [resend] = drainMessages(l).filter((m) => m.type === MessageType.App && m.to === 2);
-    expect(resend).toMatchObject({ index: 1, logTerm: 1 });
+    expect(resend).toMatchObject({ index: 1, logTerm: 2 });
     expect(resend!.entries[0]!.index).toBe(2);
     expect(l.status().progress!.find((p) => p.id === 2)!.state).toBe('probe');
   });
 
   it('reportUnreachable moves a replicating follower back to probe', () => {
-    const l = leaderFrom([], 1);
+    const l = leaderFrom([], 2);
     drain(l);
-    l.step(msg({ type: MessageType.AppResp, from: 2, to: 1, term: 1, index: 1 }));
+    l.step(msg({ type: MessageType.AppResp, from: 2, to: 1, term: 2, index: 1 }));
     expect(l.status().progress!.find((p) => p.id === 2)!.state).toBe('replicate');
     l.reportUnreachable(2);
     expect(l.status().progress!.find((p) => p.id === 2)!.state).toBe('probe');

@@ -92,7 +92,7 @@ describe('restart from RaftBootState', () => {
     c.tickAll(2);
     for (const id of [1, 2, 3]) c.crash(id);
     for (const id of [1, 2, 3]) c.restart(id);
-    expect(c.core(2).status().lastIndex).toBe(6);
+    expect(c.core(2).status().lastIndex).toBe(3 + 1 + 5);
     c.elect(2);
     c.propose(2, 'after');
     c.stabilize();
@@ -111,9 +111,43 @@ describe('restart from RaftBootState', () => {
     c.deliverAll();
     c.crash(2);
     c.restart(2);
-    expect(c.core(2).status().lastIndex).toBe(1);
+    expect(c.core(2).status().lastIndex).toBe(3 + 1); // bootstrap + no-op
     c.stabilize();
     c.tickAll(3);
     expect(c.appliedData(2)).toEqual(['a']);
+  });
+});
+
+describe('bootstrap of a fresh cluster', () => {
+  it('a founding node writes the initial membership into its log as committed term-0 ConfChange entries', () => {
+    const n = new RaftCore(config(2), {
+      hardState: { term: 0, vote: 0, commit: 0 },
+      confState: { voters: [3, 1, 2], learners: [4] },
+      entries: [],
+      applied: 0,
+    });
+    expect(n.status()).toMatchObject({ term: 0, commitIndex: 4, lastIndex: 4, appliedIndex: 0 });
+    const rd = n.ready();
+    expect(rd.entries.map((e) => [e.index, e.term, e.type])).toEqual([
+      [1, 0, EntryType.ConfChange],
+      [2, 0, EntryType.ConfChange],
+      [3, 0, EntryType.ConfChange],
+      [4, 0, EntryType.ConfChange],
+    ]);
+    expect(rd.hardState).toEqual({ term: 0, vote: 0, commit: 4 });
+    expect(rd.committedEntries).toHaveLength(0); // not durable yet
+    n.advance(rd);
+    expect(drain(n).committedEntries.map((e) => e.index)).toEqual([1, 2, 3, 4]);
+    expect(n.status().confState).toEqual({ voters: [1, 2, 3], learners: [4] });
+  });
+
+  it("a joining node booted with an empty confState derives the whole membership from the leader's log", () => {
+    const c = new Cluster([1, 2, 3]);
+    c.addNode(4); // empty confState
+    expect(c.core(4).status().confState).toEqual({ voters: [], learners: [] });
+    c.elect(1);
+    c.core(1).proposeConfChange({ type: ConfChangeType.AddVoter, nodeId: 4 });
+    c.stabilize();
+    expect(c.core(4).status().confState).toEqual({ voters: [1, 2, 3, 4], learners: [] });
   });
 });

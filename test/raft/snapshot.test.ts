@@ -10,12 +10,12 @@ describe('snapshots (InstallSnapshot, §7)', () => {
     c.stabilize();
     const l = c.core(1);
     const meta = l.appliedSnapshotMeta();
-    expect(meta).toEqual({ index: 6, term: 1, confState: { voters: [1, 2, 3], learners: [] } });
-    expect(() => l.compact(7)).toThrow(/invariant/);
-    l.compact(4);
-    expect(l.status().firstIndex).toBe(5);
-    l.compact(3); // older than the compaction point: no-op
-    expect(l.status().firstIndex).toBe(5);
+    expect(meta).toEqual({ index: 9, term: 1, confState: { voters: [1, 2, 3], learners: [] } });
+    expect(() => l.compact(10)).toThrow(/invariant/);
+    l.compact(7);
+    expect(l.status().firstIndex).toBe(8);
+    l.compact(6); // older than the compaction point: no-op
+    expect(l.status().firstIndex).toBe(8);
   });
 
   it('snapshot: a follower that needs compacted entries gets a Snapshot message, installs it, then catches up', () => {
@@ -25,20 +25,25 @@ describe('snapshots (InstallSnapshot, §7)', () => {
     for (let i = 0; i < 10; i++) c.propose(1, `v${i}`);
     c.stabilize();
     const l = c.core(1);
-    l.compact(8);
+    l.compact(11);
     c.heal();
     c.propose(1, 'tail');
     c.stabilize();
     c.tickAll(3);
     const snaps = c.sent.filter((m) => m.type === MessageType.Snapshot);
     expect(snaps).toHaveLength(1);
-    expect(snaps[0]!.snapshot).toEqual({ index: 8, term: 1, confState: { voters: [1, 2, 3], learners: [] } });
+    expect(snaps[0]!.snapshot).toEqual({
+      index: 11,
+      term: 1,
+      confState: { voters: [1, 2, 3], learners: [] },
+    });
     expect(c.snapshotsInstalled.get(3)).toEqual([snaps[0]!.snapshot]);
     const f = c.core(3).status();
-    expect(f.commitIndex).toBe(12);
-    expect(f.appliedIndex).toBe(12);
-    expect(f.firstIndex).toBe(9);
-    expect(c.appliedData(3)).toEqual(['v7', 'v8', 'v9', 'tail']); // entries 9.. after the snapshot
+    expect(f.commitIndex).toBe(15);
+    expect(f.appliedIndex).toBe(15);
+    expect(f.firstIndex).toBe(12);
+    // Index 1-3 bootstrap, 4 no-op, 5-14 v0..v9, 15 tail: after the snapshot at 11 come v7.. .
+    expect(c.appliedData(3)).toEqual(['v7', 'v8', 'v9', 'tail']);
     expect(l.status().progress!.find((p) => p.id === 3)!.state).toBe('replicate');
   });
 
@@ -84,7 +89,7 @@ describe('snapshots (InstallSnapshot, §7)', () => {
     c.isolate(3);
     for (let i = 0; i < 4; i++) c.propose(1, `v${i}`);
     c.stabilize();
-    c.core(1).compact(5);
+    c.core(1).compact(8);
     c.heal();
     let failOnce = true;
     c.dropIf = (m) => {
@@ -96,7 +101,7 @@ describe('snapshots (InstallSnapshot, §7)', () => {
     };
     c.tickAll(5);
     expect(c.countSent(MessageType.Snapshot)).toBe(2);
-    expect(c.core(3).status().commitIndex).toBe(5);
+    expect(c.core(3).status().commitIndex).toBe(8);
   });
 
   it('snapshot: a node restarted from a snapshot boots at its index with its configuration', () => {
