@@ -50,37 +50,55 @@ function writeVarint(buf: Buffer, pos: number, n: number): number {
   return pos;
 }
 
+/** Entries pulled from the view per batch (bounds the arrays; keeps per-entry work out of generators). */
+const ENCODE_BATCH_ENTRIES = 4096;
+
 function* encodeView(view: KvSnapshotView, chunkBytes: number): Generator<Uint8Array> {
   try {
     let chunk = Buffer.allocUnsafe(chunkBytes);
-    let pos = 0;
     MAGIC.copy(chunk, 0);
-    pos = MAGIC.length;
+    let pos = MAGIC.length;
     let count = 0;
-    for (const [key, value] of view) {
-      count++;
-      if (key.length > MAX_FIELD_BYTES || value.length > MAX_FIELD_BYTES) {
-        throw new Error('invariant: key or value larger than 2 GiB');
-      }
-      const zeroCopy = value.length >= ZERO_COPY_VALUE_BYTES;
-      const head = varintBytes(key.length + 1) + key.length + varintBytes(value.length);
-      const need = head + (zeroCopy ? 0 : value.length);
-      if (pos + need > chunk.length) {
-        if (pos > 0) yield chunk.subarray(0, pos);
-        chunk = Buffer.allocUnsafe(Math.max(chunkBytes, need));
-        pos = 0;
-      }
-      pos = writeVarint(chunk, pos, key.length + 1);
-      pos += chunk.write(key, pos, key.length, 'latin1');
-      pos = writeVarint(chunk, pos, value.length);
-      if (zeroCopy) {
-        yield chunk.subarray(0, pos);
-        yield value;
-        chunk = Buffer.allocUnsafe(chunkBytes);
-        pos = 0;
-      } else {
-        value.copy(chunk, pos);
-        pos += value.length;
+    const keys: string[] = [];
+    const values: Buffer[] = [];
+    for (;;) {
+      keys.length = 0;
+      values.length = 0;
+      const n = view.readBatch(keys, values, ENCODE_BATCH_ENTRIES);
+      if (n === 0) break;
+      count += n;
+      for (let i = 0; i < n; i++) {
+        const key = keys[i]!;
+        const value = values[i]!;
+        if (key.length > MAX_FIELD_BYTES || value.length > MAX_FIELD_BYTES) {
+          throw new Error('invariant: key or value larger than 2 GiB');
+        }
+        const zeroCopy = value.length >= ZERO_COPY_VALUE_BYTES;
+        const head = varintBytes(key.length + 1) + key.length + varintBytes(value.length);
+        const need = head + (zeroCopy ? 0 : value.length);
+        if (pos + need > chunk.length) {
+          if (pos > 0) yield chunk.subarray(0, pos);
+          chunk = Buffer.allocUnsafe(Math.max(chunkBytes, need));
+          pos = 0;
+        }
+        pos = writeVarint(chunk, pos, key.length + 1);
+        if (key.length <= 32) {
+          // Short keys: a JS loop beats the native write call's fixed cost.
+          for (let j = 0; j < key.length; j++) chunk[pos + j] = key.charCodeAt(j);
+          pos += key.length;
+        } else {
+          pos += chunk.write(key, pos, key.length, 'latin1');
+        }
+        pos = writeVarint(chunk, pos, value.length);
+        if (zeroCopy) {
+          yield chunk.subarray(0, pos);
+          yield value;
+          chunk = Buffer.allocUnsafe(chunkBytes);
+          pos = 0;
+        } else {
+          chunk.set(value, pos);
+          pos += value.length;
+        }
       }
     }
     if (count !== view.size)

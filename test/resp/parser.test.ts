@@ -371,7 +371,7 @@ describe('RespParser fuzz', () => {
     const counts = { valid: 0, errors: 0, commands: 0 };
     for (let i = 0; i < 12_000; i++) {
       const frames = Array.from({ length: 1 + rng.int(5) }, () => randomFrame(rng));
-      let input = Buffer.concat(frames);
+      let input: Buffer = Buffer.concat(frames);
       const kind = rng.int(10);
       if (kind < 4) input = mutate(rng, input);
       else if (kind === 4) input = rng.bytes(rng.int(200));
