@@ -551,8 +551,14 @@ export class RaftCore {
     this.appendNew(EntryType.Normal, EMPTY_DATA);
   }
 
+  /**
+   * May this node start an election? A voter of its latest configuration may; so may a voter
+   * of the last committed configuration that a newer, uncommitted one removes: it may still be
+   * needed to commit that removal (dissertation §4.2.2). It then counts votes in its latest
+   * configuration (without itself) and steps down once the removal commits.
+   */
   private promotable(): boolean {
-    return isVoter(this.conf(), this.id);
+    return isVoter(this.conf(), this.id) || isVoter(this.confAt(this.log.commit), this.id);
   }
 
   private campaign(kind: CampaignKind): void {

@@ -6,10 +6,11 @@ import {
   encodeConfChange,
   EntryType,
   MessageType,
+  RaftCore,
   Role,
   type ConfChange,
 } from '../../src/raft/index.js';
-import { Cluster, ELECTION_TICKS, coreWithLog, entry, msg } from './harness.js';
+import { Cluster, ELECTION_TICKS, config, coreWithLog, drain, entry, msg } from './harness.js';
 
 const change = (type: ConfChangeType, nodeId: number): ConfChange => ({ type, nodeId });
 
@@ -190,5 +191,51 @@ describe('single-server membership change (dissertation §4)', () => {
     c.crash(1);
     c.elect(4);
     expect(c.leader()).toBe(4);
+  });
+});
+
+describe('removal of the leader itself', () => {
+  const removal = (index: number, term: number, nodeId: number) => ({
+    index,
+    term,
+    type: EntryType.ConfChange,
+    data: encodeConfChange(change(ConfChangeType.RemoveNode, nodeId)),
+  });
+
+  it('SIM-3: a node removed by an uncommitted change still campaigns (it may be needed to commit it), then steps down', () => {
+    const n = new RaftCore(config(1), {
+      hardState: { term: 1, vote: 1, commit: 1 },
+      confState: { voters: [1, 2, 3], learners: [] },
+      entries: [entry(1, 1), removal(2, 1, 1)],
+      applied: 1,
+    });
+    expect(n.status().confState.voters).toEqual([2, 3]);
+    for (let i = 0; i < 2 * ELECTION_TICKS; i++) n.tick();
+    expect(n.status().role).toBe(Role.Candidate);
+    const votes = drain(n).messages.filter((m) => m.type === MessageType.Vote);
+    expect(votes.map((m) => m.to)).toEqual([2, 3]);
+    // Its own vote does not count in [2, 3]: one grant is not enough.
+    n.step(msg({ type: MessageType.VoteResp, from: 2, to: 1, term: 2 }));
+    expect(n.status().role).toBe(Role.Candidate);
+    n.step(msg({ type: MessageType.VoteResp, from: 3, to: 1, term: 2 }));
+    expect(n.status().role).toBe(Role.Leader);
+    drain(n);
+    // The no-op (index 3) commits with 2 and 3 — and the removal with it: the leader steps down.
+    n.step(msg({ type: MessageType.AppResp, from: 2, to: 1, term: 2, index: 3 }));
+    n.step(msg({ type: MessageType.AppResp, from: 3, to: 1, term: 2, index: 3 }));
+    expect(n.status()).toMatchObject({ role: Role.Follower, commitIndex: 3 });
+    for (let i = 0; i < 4 * ELECTION_TICKS; i++) n.tick();
+    expect(n.status().role).toBe(Role.Follower);
+  });
+
+  it('a node whose removal is committed never campaigns', () => {
+    const n = new RaftCore(config(1), {
+      hardState: { term: 1, vote: 1, commit: 2 },
+      confState: { voters: [1, 2, 3], learners: [] },
+      entries: [entry(1, 1), removal(2, 1, 1)],
+      applied: 2,
+    });
+    for (let i = 0; i < 4 * ELECTION_TICKS; i++) n.tick();
+    expect(n.status().role).toBe(Role.Follower);
   });
 });
