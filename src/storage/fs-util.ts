@@ -1,0 +1,60 @@
+import { open, type FileHandle } from 'node:fs/promises';
+
+/**
+ * fsync a directory so that file creations, renames and unlinks in it are durable.
+ * Without it a crash can lose a freshly created segment or undo a snapshot rename.
+ */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Positional write of all of buf[0, length); loops because a write may be short. */
+export async function writeFully(
+  fh: FileHandle,
+  buf: Uint8Array,
+  length: number,
+  position: number,
+): Promise<void> {
+  let done = 0;
+  while (done < length) {
+    const { bytesWritten } = await fh.write(buf, done, length - done, position + done);
+    if (bytesWritten <= 0) throw new Error(`invariant: write made no progress at ${position + done}`);
+    done += bytesWritten;
+  }
+}
+
+/** Positional read of exactly `length` bytes into buf[offset, ...); returns bytes read (short only at EOF). */
+export async function readFully(
+  fh: FileHandle,
+  buf: Uint8Array,
+  offset: number,
+  length: number,
+  position: number,
+): Promise<number> {
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(buf, offset + done, length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
+}
+
+/** Little-endian u64 helpers for integers up to 2^53 (indexes and terms). */
+export function writeU64(buf: Buffer, value: number, offset: number): void {
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new Error(`invariant: u64 value ${value} not a safe integer`);
+  buf.writeUInt32LE(value >>> 0, offset);
+  buf.writeUInt32LE(Math.floor(value / 0x1_0000_0000), offset + 4);
+}
+
+export function readU64(buf: Buffer, offset: number): number {
+  const hi = buf.readUInt32LE(offset + 4);
+  if (hi > 0x1f_ffff) throw new RangeError(`u64 at ${offset} exceeds 2^53`);
+  return hi * 0x1_0000_0000 + buf.readUInt32LE(offset);
+}
