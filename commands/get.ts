@@ -12,7 +12,7 @@ export interface GetResult {
 
 export default class Get extends Command {
   static override description =
-    'Read a key through the leader (linearizable). Exit code 1 when the key does not exist.';
+    'Read a key through the leader (linearizable); prints (nil) when it does not exist (--json: value null).';
   static override examples = ['<%= config.bin %> get greeting'];
   static override enableJsonFlag = true;
   static override args = { key: Args.string({ required: true }) };
@@ -32,12 +32,7 @@ export default class Get extends Command {
     } catch (error) {
       this.error((error as Error).message, { exit: 2 });
     }
-    if (result.value === null) {
-      if (!this.jsonEnabled()) this.logToStderr(`(nil): no key ${args.key}`);
-      process.exitCode = 1;
-    } else {
-      this.log(result.value);
-    }
+    this.log(result.value ?? '(nil)');
     return result;
   }
 }

@@ -32,7 +32,7 @@ import {
   stopNode,
 } from './process.js';
 import { runSsh, remoteRemoveScript } from './ssh.js';
-import { type ClusterStatus, clusterStatus, fetchReady } from './status.js';
+import { type ClusterStatus, clusterStatus } from './status.js';
 
 export const DEFAULT_READY_TIMEOUT_MS = 30_000;
 const READY_POLL_MS = 100;
@@ -153,8 +153,9 @@ export async function waitForCluster(
       );
       throw new Error(details.join('\n'));
     }
-    const readiness = await Promise.all(awaited.map((node) => fetchReady(node)));
-    const readyCount = readiness.filter(Boolean).length;
+    const readyCount = last.nodes.filter(
+      (node) => node.ready && awaited.some((a) => a.id === node.id),
+    ).length;
     if (last.leader !== null && readyCount === awaited.length) return last;
     options.onProgress?.(
       `waiting: leader ${last.leader ?? 'none'}, ${readyCount}/${awaited.length} nodes ready`,

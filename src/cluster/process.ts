@@ -34,7 +34,10 @@ export function packageRoot(): string {
   throw new Error('invariant: kvctl package root (with bin/kvnode.js) not found above this module');
 }
 
-export function localKvnodeScript(): string {
+/** The kvnode entry script for local nodes: $KVCTL_KVNODE (another build), else ours. */
+export function localKvnodeScript(env: NodeJS.ProcessEnv = process.env): string {
+  const override = env.KVCTL_KVNODE;
+  if (override !== undefined && override !== '') return path.resolve(override);
   return path.join(packageRoot(), 'bin', 'kvnode.js');
 }
 

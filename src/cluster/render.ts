@@ -5,10 +5,16 @@ import Table from 'cli-table3';
 
 import { type ClusterStatus } from './status.js';
 
+/** Colors only for a terminal (and never with NO_COLOR): piped output must be plain text. */
+export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
+  return stream.isTTY === true && process.env.NO_COLOR === undefined;
+}
+
 export function statusTable(status: ClusterStatus, options: { color?: boolean } = {}): string {
+  const color = options.color ?? useColor();
   const table = new Table({
     head: ['id', 'role', 'term', 'commit', 'applied', 'resp', 'http', 'peer', 'pid', 'where'],
-    style: options.color === false ? { head: [], border: [] } : {},
+    style: color ? {} : { head: [], border: [] },
   });
   for (const node of status.nodes) {
     table.push([

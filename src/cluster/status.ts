@@ -90,12 +90,13 @@ export interface ClusterStatus {
 }
 
 export async function nodeStatus(clusterDir: string, node: NodeEntry): Promise<NodeStatus> {
-  const [pid, reported, ready] = await Promise.all([
-    nodePid(clusterDir, node).catch(() => undefined),
-    fetchNodeStatus(node),
-    fetchReady(node),
-  ]);
-  // A remote node whose ssh failed may still answer HTTP; trust the answer for "alive".
+  const [reported, ready] = await Promise.all([fetchNodeStatus(node), fetchReady(node)]);
+  // A node that answers is alive and names its pid: skip the process check, which for a remote
+  // node costs an ssh connection (status is polled while waiting for a cluster to come up).
+  const pid =
+    reported?.pid !== undefined && node.remote !== undefined
+      ? reported.pid
+      : await nodePid(clusterDir, node).catch(() => undefined);
   const alive = pid !== undefined || reported !== undefined;
   return {
     id: node.id,

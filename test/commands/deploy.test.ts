@@ -4,13 +4,18 @@ import path from 'node:path';
 import { runCommand } from '@oclif/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { useCapturableConsole } from './helpers.js';
+
 // Runs the built command (dist/commands): `npm test` builds first.
 describe('kvctl deploy gen-systemd', () => {
   let dir: string;
+  let restoreConsole: () => void;
   beforeAll(async () => {
+    restoreConsole = useCapturableConsole();
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kvctl-gen-'));
   });
   afterAll(async () => {
+    restoreConsole();
     await fs.rm(dir, { recursive: true, force: true });
   });
 
@@ -34,7 +39,9 @@ describe('kvctl deploy gen-systemd', () => {
       'nginx.conf',
       'cluster.secret',
     ]);
-    expect(await fs.readFile(path.join(dir, 'kvnode-3.service'), 'utf8')).toContain('--max-old-space-size=400');
+    expect(await fs.readFile(path.join(dir, 'kvnode-3.service'), 'utf8')).toContain(
+      '--max-old-space-size=400',
+    );
   });
 
   it('rejects a malformed --nodes list with a clear error', async () => {
