@@ -343,7 +343,11 @@ export class RaftCore {
     this.confs[0] = { index, conf };
   }
 
-  /** The host finished (ok) or failed streaming a snapshot to `to`. */
+  /**
+   * The host finished (ok) or failed streaming a snapshot to `to`. Must be called once for every
+   * Snapshot message the core emitted (also when the transport dropped it): until then the
+   * leader sends `to` nothing but heartbeats.
+   */
   reportSnapshotStatus(to: NodeId, ok: boolean): void {
     if (this.role !== Role.Leader) return;
     const pr = this.progress.get(to);

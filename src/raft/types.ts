@@ -75,7 +75,13 @@ export const MessageType = {
   /** Leader → follower: keep-alive carrying commit (capped at the follower's match) and a read context. */
   Heartbeat: 7,
   HeartbeatResp: 8,
-  /** Leader → follower: install the snapshot named by `snapshot` (bytes streamed by the host). */
+  /**
+   * Leader → follower: install the snapshot named by `snapshot` (bytes streamed by the host).
+   * The leader names its compaction point (the index of its last compact()); the host may stream
+   * any durable snapshot at or after that index, and delivers the message to the follower's core
+   * (with `snapshot` = the meta of the bytes actually sent) only once those bytes are durable
+   * there. The leader's host then calls reportSnapshotStatus(to, ok).
+   */
   Snapshot: 9,
   /** Leader → transferee: start an election now, ignoring pre-vote and leases. */
   TimeoutNow: 10,
