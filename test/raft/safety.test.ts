@@ -179,3 +179,23 @@ describe('safety under a hostile network (randomized, seeded)', () => {
     });
   }
 });
+
+describe('determinism', () => {
+  it('the same seeds give the same message trace (replayability)', () => {
+    const trace = (): string => {
+      const c = new Cluster([1, 2, 3], { preVote: true, checkQuorum: true });
+      for (let i = 0; i < 60; i++) {
+        c.tickAll();
+        const l = c.leader();
+        if (l !== undefined && i % 7 === 0) c.propose(l, `x${i}`);
+        if (i === 30 && l !== undefined) c.crash(l);
+      }
+      return c.sent
+        .map((m) => `${m.type}:${m.from}>${m.to}@${m.term}/${m.index}/${m.commit}/${m.entries.length}`)
+        .join(',');
+    };
+    const a = trace();
+    expect(a.length).toBeGreaterThan(1000);
+    expect(trace()).toBe(a);
+  });
+});
