@@ -36,6 +36,7 @@ import { type ClusterStatus, clusterStatus } from './status.js';
 
 export const DEFAULT_READY_TIMEOUT_MS = 30_000;
 const READY_POLL_MS = 100;
+const REMOTE_CHECK_EVERY = 20;
 const LOG_LINES_ON_FAILURE = 5;
 
 function sleep(ms: number): Promise<void> {
@@ -140,8 +141,9 @@ export async function waitForCluster(
   const awaited = manifest.nodes.filter((node) => options.nodeIds?.includes(node.id) ?? true);
   const deadline = Date.now() + options.timeoutMs;
   let last: ClusterStatus | undefined;
-  for (;;) {
-    last = await clusterStatus(dir, manifest);
+  for (let round = 0; ; round++) {
+    // Remote process checks cost an ssh connection each: do them every REMOTE_CHECK_EVERY rounds.
+    last = await clusterStatus(dir, manifest, { remoteProcessCheck: round % REMOTE_CHECK_EVERY === 0 });
     const dead = last.nodes.filter((node) => !node.alive && awaited.some((a) => a.id === node.id));
     if (dead.length > 0) {
       const details = await Promise.all(
@@ -226,13 +228,15 @@ export async function startOne(
   options: { wait?: boolean; timeoutMs?: number } = {},
 ): Promise<NodeActionResult> {
   const { manifest, node } = await loadNode(dir, id);
-  const running = await nodePid(dir, node);
-  if (running !== undefined) return { id, pid: running, action: 'already running' };
   if (node.remote === undefined) {
+    const running = await nodePid(dir, node);
+    if (running !== undefined) return { id, pid: running, action: 'already running' };
     const busy = await findBusyPorts([node]);
     if (busy.length > 0) throw new Error(describeBusyPorts(busy));
   }
+  // For a remote node the start script itself detects a running node (saves an ssh round trip).
   const result = await startNode(dir, manifest, node);
+  if (!result.started) return { id, pid: result.pid, action: 'already running' };
   if (options.wait ?? true) {
     await waitForCluster(dir, manifest, {
       timeoutMs: options.timeoutMs ?? DEFAULT_READY_TIMEOUT_MS,

@@ -89,15 +89,26 @@ export interface ClusterStatus {
   readonly nodes: NodeStatus[];
 }
 
-export async function nodeStatus(clusterDir: string, node: NodeEntry): Promise<NodeStatus> {
+export interface StatusOptions {
+  /**
+   * Check the process of a remote node that does not answer HTTP (one ssh connection). Pollers
+   * turn this off for most rounds; then such a node counts as alive ("unreachable").
+   */
+  readonly remoteProcessCheck?: boolean;
+}
+
+export async function nodeStatus(
+  clusterDir: string,
+  node: NodeEntry,
+  options: StatusOptions = {},
+): Promise<NodeStatus> {
   const [reported, ready] = await Promise.all([fetchNodeStatus(node), fetchReady(node)]);
   // A node that answers is alive and names its pid: skip the process check, which for a remote
   // node costs an ssh connection (status is polled while waiting for a cluster to come up).
-  const pid =
-    reported?.pid !== undefined && node.remote !== undefined
-      ? reported.pid
-      : await nodePid(clusterDir, node).catch(() => undefined);
-  const alive = pid !== undefined || reported !== undefined;
+  const skipCheck =
+    node.remote !== undefined && (reported?.pid !== undefined || options.remoteProcessCheck === false);
+  const pid = skipCheck ? reported?.pid : await nodePid(clusterDir, node).catch(() => undefined);
+  const alive = pid !== undefined || reported !== undefined || skipCheck;
   return {
     id: node.id,
     role: reported?.role ?? (alive ? 'unreachable' : 'down'),
@@ -124,7 +135,11 @@ export function electLeader(nodes: readonly NodeStatus[]): number | null {
   return best?.id ?? null;
 }
 
-export async function clusterStatus(clusterDir: string, manifest: ClusterManifest): Promise<ClusterStatus> {
-  const nodes = await Promise.all(manifest.nodes.map((node) => nodeStatus(clusterDir, node)));
+export async function clusterStatus(
+  clusterDir: string,
+  manifest: ClusterManifest,
+  options: StatusOptions = {},
+): Promise<ClusterStatus> {
+  const nodes = await Promise.all(manifest.nodes.map((node) => nodeStatus(clusterDir, node, options)));
   return { dir: clusterDir, leader: electLeader(nodes), nodes };
 }
