@@ -53,7 +53,11 @@ function writeVarint(buf: Buffer, pos: number, n: number): number {
 /** Entries pulled from the view per batch (bounds the arrays; keeps per-entry work out of generators). */
 const ENCODE_BATCH_ENTRIES = 4096;
 
-function* encodeView(view: KvSnapshotView, chunkBytes: number): Generator<Uint8Array> {
+/**
+ * Encodes an already-open view (see encodeKvSnapshot). The caller owns the view: close() it if
+ * the generator is dropped before it starts (a generator that never ran cannot close it).
+ */
+export function* encodeView(view: KvSnapshotView, chunkBytes: number): Generator<Uint8Array> {
   try {
     let chunk = Buffer.allocUnsafe(chunkBytes);
     MAGIC.copy(chunk, 0);

@@ -1,0 +1,424 @@
+/**
+ * The host loop (model: etcd's raftexample): a timer ticks the pure core; peer messages and
+ * client intents step it; whenever it has a Ready we
+ *   send the leader's replication messages → persist (one write + one fdatasync for everything
+ *   that piled up while the previous fsync ran: group commit) → send the rest → apply committed
+ *   entries → answer waiting clients → advance.
+ * Nothing else mutates the core, and only this loop touches the WAL.
+ */
+import { RaftCore } from '../src/raft/raft.js';
+import type {
+  Entry,
+  HardState,
+  Message,
+  RaftBootState,
+  RaftConfig,
+  RaftStatus,
+  Ready,
+  SnapshotMeta,
+} from '../src/raft/types.js';
+import { EntryType, MessageType, Role } from '../src/raft/types.js';
+import { createRng } from '../src/raft/rng.js';
+import type { Wal } from '../src/storage/wal.js';
+import type { SnapshotStore } from '../src/storage/snapshot-store.js';
+import type { Logger } from './log.js';
+import { ProposalWaiters, ReadWaiters, RequestError } from './waiters.js';
+
+export interface MachineSnapshot {
+  readonly chunks: Iterable<Uint8Array>;
+  release(): void;
+}
+
+/** What the host needs of the replicated state machine. */
+export interface StateMachine<R> {
+  /** Applies one committed Normal entry's data; deterministic. Empty data is the leader's no-op. */
+  apply(data: Uint8Array): R;
+  /**
+   * A consistent view as of now (the state after the last apply), streamed while applies
+   * continue (copy-on-write). release() must be called when done, whatever happened.
+   */
+  beginSnapshot(): MachineSnapshot;
+  /** Replaces the whole state with a snapshot body. */
+  restore(chunks: AsyncIterable<Uint8Array>): Promise<void>;
+}
+
+/** What the host needs of the peer transport. */
+export interface PeerSender {
+  send(msg: Message): void;
+  sendSnapshot(msg: Message, chunks: AsyncIterable<Uint8Array>): Promise<void>;
+}
+
+export interface HostEvents {
+  onFsync?(latencyMs: number, entries: number): void;
+  onCommit?(entries: number): void;
+  onLeaderChange?(leaderId: number, term: number): void;
+  onRoleChange?(role: Role): void;
+  onSnapshot?(index: number, sizeBytes: number, durationMs: number): void;
+}
+
+export interface HostOptions {
+  readonly id: number;
+  readonly voters: readonly number[];
+  readonly tickMs: number;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  readonly snapshotEntries: number;
+  readonly snapshotWalBytes: number;
+  readonly requestTimeoutMs: number;
+  /** Bound on writes waiting for commit and reads waiting for confirmation, each. */
+  readonly maxPendingRequests: number;
+}
+
+export class Host<R> {
+  private readonly core: RaftCore;
+  private readonly proposals: ProposalWaiters<R>;
+  private readonly reads: ReadWaiters;
+  private ticker: NodeJS.Timeout | undefined;
+  private loopRunning = false;
+  private loopScheduled = false;
+  private closed = false;
+  private nextReadContext = 1;
+  /** Context shared by reads arriving before the next Ready is taken (0 = none open). */
+  private openReadContext = 0;
+  private appliedIndex: number;
+  private snapshotIndex: number;
+  private snapshotInFlight = false;
+  private leaderId = 0;
+  private role: Role = Role.Follower;
+  private term = 0;
+  private loopIdle: Promise<void> = Promise.resolve();
+  /** The hard state last made durable, and a newer one differing only in commit (not yet written). */
+  private durableHardState: HardState;
+  private lazyHardState: HardState | undefined;
+  private loopIdleResolve: (() => void) | undefined;
+  /** Set when the loop hits an I/O error: the node must stop rather than continue unsafely. */
+  fatalError: Error | undefined;
+
+  constructor(
+    private readonly opts: HostOptions,
+    boot: RaftBootState,
+    private readonly wal: Wal,
+    private readonly snapshots: SnapshotStore,
+    private readonly machine: StateMachine<R>,
+    private readonly peers: PeerSender,
+    private readonly log: Logger,
+    private readonly events: HostEvents = {},
+    private readonly onFatal: (err: Error) => void = () => undefined,
+  ) {
+    const config: RaftConfig = {
+      id: opts.id,
+      electionTimeoutTicks: opts.electionTicks,
+      heartbeatTimeoutTicks: opts.heartbeatTicks,
+      preVote: true,
+      checkQuorum: true,
+      maxInflightMsgs: 256,
+      maxEntriesPerMsg: 4096,
+      maxBytesPerMsg: 4 * 1024 * 1024,
+      maxUncommittedEntries: 100_000,
+      // Election jitter only needs to differ between nodes and runs; it is not a secret.
+      rng: createRng((opts.id * 2654435761) ^ Date.now()),
+    };
+    this.core = new RaftCore(config, boot);
+    this.appliedIndex = boot.applied;
+    this.durableHardState = boot.hardState;
+    this.snapshotIndex = boot.snapshot?.index ?? 0;
+    this.proposals = new ProposalWaiters<R>(opts.maxPendingRequests, opts.requestTimeoutMs);
+    this.reads = new ReadWaiters(opts.maxPendingRequests, opts.requestTimeoutMs);
+  }
+
+  start(): void {
+    this.ticker = setInterval(() => {
+      this.core.tick();
+      this.schedule();
+    }, this.opts.tickMs);
+    this.schedule();
+  }
+
+  /** Stops ticking, lets the in-flight Ready finish (its fsync included), fails waiting clients. */
+  async stop(): Promise<void> {
+    this.closed = true;
+    if (this.ticker) clearInterval(this.ticker);
+    await this.loopIdle;
+    const err = new RequestError('TRYAGAIN', 'node is shutting down');
+    this.proposals.failAll(err);
+    this.reads.failUnconfirmed(err);
+  }
+
+  // ---- inputs -------------------------------------------------------------------------------
+
+  step(msg: Message): void {
+    if (this.closed) return;
+    this.core.step(msg);
+    this.schedule();
+  }
+
+  reportUnreachable(peer: number): void {
+    if (this.closed) return;
+    this.core.reportUnreachable(peer);
+  }
+
+  /** Proposes one entry (a batch of client commands); resolves with its apply result. */
+  propose(data: Uint8Array): Promise<R> {
+    if (this.closed) return Promise.reject(new RequestError('TRYAGAIN', 'node is shutting down'));
+    if (!this.proposals.hasRoom()) {
+      return Promise.reject(new RequestError('TRYAGAIN', 'too many writes in flight; slow down'));
+    }
+    const res = this.core.propose(data);
+    if (!res.ok) {
+      const why = res.reason === 'not-leader' ? 'not the leader' : res.reason;
+      return Promise.reject(new RequestError('TRYAGAIN', `write refused: ${why}`));
+    }
+    const done = this.proposals.wait(res.index, res.term);
+    this.schedule();
+    return done;
+  }
+
+  /**
+   * A linearizable read barrier: resolves once this node's state machine reflects every write
+   * acknowledged before the call (ReadIndex: a quorum confirms the leader, then apply catches up).
+   * Reads arriving in the same turn share one confirmation round.
+   */
+  readBarrier(): Promise<void> {
+    if (this.closed) return Promise.reject(new RequestError('TRYAGAIN', 'node is shutting down'));
+    if (!this.reads.hasRoom())
+      return Promise.reject(new RequestError('TRYAGAIN', 'too many reads in flight'));
+    if (this.openReadContext === 0) {
+      const context = this.nextReadContext++;
+      if (!this.core.readIndex(context)) {
+        return Promise.reject(
+          new RequestError('TRYAGAIN', 'no leader known; cannot confirm a linearizable read'),
+        );
+      }
+      this.openReadContext = context;
+      this.schedule();
+    }
+    return this.reads.wait(this.openReadContext);
+  }
+
+  transferLeadership(to: number): void {
+    this.core.transferLeadership(to);
+    this.schedule();
+  }
+
+  // ---- queries ------------------------------------------------------------------------------
+
+  status(): RaftStatus {
+    return this.core.status();
+  }
+
+  get isLeader(): boolean {
+    return this.role === Role.Leader;
+  }
+
+  get currentLeader(): number {
+    return this.leaderId;
+  }
+
+  get applied(): number {
+    return this.appliedIndex;
+  }
+
+  // ---- the loop -----------------------------------------------------------------------------
+
+  private schedule(): void {
+    if (this.loopScheduled || this.loopRunning || this.closed) return;
+    this.loopScheduled = true;
+    // Run after the current turn so that everything arriving now (pipelined commands from many
+    // connections, a burst of peer messages) lands in one Ready and one fsync.
+    setImmediate(() => {
+      this.loopScheduled = false;
+      void this.runLoop();
+    });
+  }
+
+  private async runLoop(): Promise<void> {
+    if (this.loopRunning || this.closed || this.fatalError) return;
+    this.loopRunning = true;
+    this.loopIdle = new Promise((resolve) => (this.loopIdleResolve = resolve));
+    try {
+      while (!this.fatalError && this.core.hasReady()) {
+        // Close the open read batch before taking a Ready: a Ready may commit and acknowledge
+        // writes, and a read that starts after an acknowledgement needs a fresh confirmation
+        // (the shared context's read index was fixed when the batch opened).
+        this.openReadContext = 0;
+        await this.handleReady(this.core.ready());
+        if (this.closed) break;
+      }
+    } catch (err) {
+      // A failed fsync or write leaves us unsure what is durable: stop, never continue unsafely.
+      this.fatalError = err as Error;
+      this.log.error('storage failure; stopping the node', { error: (err as Error).message });
+      this.onFatal(err as Error);
+    } finally {
+      this.loopRunning = false;
+      this.loopIdleResolve?.();
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    if (rd.softState) this.noteSoftState(rd.softState.leaderId, rd.softState.role);
+    if (rd.hardState) this.term = rd.hardState.term;
+
+    // 1. The leader's replication messages do not depend on its own disk (thesis §10.2.1).
+    for (const m of rd.messagesBeforePersist) this.send(m);
+
+    // 2. Apply, then answer writers and readers. Committed entries are already durable here
+    //    (the core never hands out more than the persisted log), so this need not wait for
+    //    this Ready's fsync. A received snapshot's bytes are durable too (the transport stored
+    //    them before stepping the message): install it first.
+    if (rd.snapshot) await this.installSnapshot(rd.snapshot);
+    this.applyCommitted(rd.committedEntries);
+    for (const rs of rd.readStates) this.reads.confirm(rs.context, rs.index, this.appliedIndex);
+    this.reads.appliedTo(this.appliedIndex);
+
+    // 3. Persist new entries and hard state in one group commit.
+    await this.persist(rd);
+
+    // 4. Votes and acknowledgements promise durability: only now may they leave.
+    for (const m of rd.messages) this.send(m);
+
+    this.core.advance(rd);
+    this.maybeSnapshot();
+  }
+
+  /**
+   * One write + fdatasync for the Ready's snapshot marker, entries and hard state. A hard state
+   * that differs from the durable one only in its commit index is not worth an fsync (commit
+   * is not needed for safety: a restarted node relearns it from the leader); it rides along
+   * with the next write instead.
+   */
+  private async persist(rd: Ready): Promise<void> {
+    let hardState = rd.hardState ?? this.lazyHardState;
+    const mustSync =
+      rd.entries.length > 0 ||
+      rd.snapshot !== undefined ||
+      (rd.hardState !== undefined &&
+        (rd.hardState.term !== this.durableHardState.term ||
+          rd.hardState.vote !== this.durableHardState.vote));
+    if (!mustSync) {
+      if (rd.hardState) this.lazyHardState = rd.hardState;
+      return;
+    }
+    const started = performance.now();
+    await this.wal.append({
+      entries: rd.entries,
+      ...(hardState ? { hardState } : {}),
+      ...(rd.snapshot ? { snapshot: { index: rd.snapshot.index, term: rd.snapshot.term } } : {}),
+    });
+    this.events.onFsync?.(performance.now() - started, rd.entries.length);
+    if (hardState) this.durableHardState = hardState;
+    this.lazyHardState = undefined;
+    hardState = undefined;
+  }
+
+  private noteSoftState(leaderId: number, role: Role): void {
+    if (leaderId !== this.leaderId) {
+      this.leaderId = leaderId;
+      this.events.onLeaderChange?.(leaderId, this.term);
+      this.log.info('leader changed', { leader: leaderId });
+      // Unconfirmed reads may never be confirmed by a deposed leader; they are safe to retry.
+      this.reads.failUnconfirmed(new RequestError('TRYAGAIN', 'leader changed during the read; retry'));
+    }
+    if (role !== this.role) {
+      this.role = role;
+      this.events.onRoleChange?.(role);
+    }
+  }
+
+  private send(m: Message): void {
+    if (m.type === MessageType.Snapshot) {
+      void this.streamSnapshot(m);
+      return;
+    }
+    this.peers.send(m);
+  }
+
+  private async streamSnapshot(m: Message): Promise<void> {
+    const meta = m.snapshot;
+    if (!meta) throw new Error('invariant: Snapshot message without metadata');
+    let ok = false;
+    try {
+      await this.peers.sendSnapshot(m, this.snapshots.readChunks(meta.index));
+      ok = true;
+      this.log.info('snapshot sent', { to: m.to, index: meta.index });
+    } catch (err) {
+      this.log.warn('snapshot send failed', { to: m.to, index: meta.index, error: (err as Error).message });
+    }
+    if (!this.closed) {
+      this.core.reportSnapshotStatus(m.to, ok);
+      this.schedule();
+    }
+  }
+
+  private async installSnapshot(meta: SnapshotMeta): Promise<void> {
+    const latest = await this.snapshots.latest();
+    if (!latest || latest.meta.index !== meta.index) {
+      throw new Error(`invariant: snapshot ${meta.index} stepped into the core but not on disk`);
+    }
+    await this.machine.restore(this.snapshots.readBody(latest.path));
+    this.appliedIndex = meta.index;
+    this.snapshotIndex = meta.index;
+    this.proposals.snapshotInstalled(meta.index);
+    this.log.info('installed snapshot from leader', { index: meta.index, term: meta.term });
+  }
+
+  private applyCommitted(entries: readonly Entry[]): void {
+    for (const e of entries) {
+      if (e.index !== this.appliedIndex + 1) {
+        throw new Error(`invariant: applying index ${e.index} after ${this.appliedIndex}`);
+      }
+      this.appliedIndex = e.index;
+      if (e.type === EntryType.Normal && e.data.length > 0) {
+        const result = this.machine.apply(e.data);
+        this.proposals.applied(e.index, e.term, () => result);
+      } else {
+        // No-ops and membership changes carry no client result; a waiter there lost its slot.
+        this.proposals.applied(e.index, e.term, () => {
+          throw new Error(`invariant: a client write waited on non-command entry ${e.index}`);
+        });
+      }
+    }
+    if (entries.length > 0) this.events.onCommit?.(entries.length);
+  }
+
+  // ---- snapshots ----------------------------------------------------------------------------
+
+  private maybeSnapshot(): void {
+    if (this.snapshotInFlight || this.closed) return;
+    const dueByEntries = this.appliedIndex - this.snapshotIndex >= this.opts.snapshotEntries;
+    const dueByBytes =
+      this.wal.bytesSinceRelease >= this.opts.snapshotWalBytes && this.appliedIndex > this.snapshotIndex;
+    if (!dueByEntries && !dueByBytes) return;
+    this.snapshotInFlight = true;
+    void this.takeSnapshot().finally(() => {
+      this.snapshotInFlight = false;
+    });
+  }
+
+  /** Streams the machine to disk while applies continue (the machine copies on write). */
+  private async takeSnapshot(): Promise<void> {
+    // Meta and view are taken in the same turn: both describe the state after the last apply.
+    const meta = this.core.appliedSnapshotMeta();
+    const view = this.machine.beginSnapshot();
+    const started = performance.now();
+    try {
+      const { sizeBytes } = await this.snapshots.write(meta, view.chunks);
+      if (this.closed) return;
+      this.snapshotIndex = meta.index;
+      // Exactly at the snapshot: a follower that needs older entries is sent this snapshot,
+      // which the core names by its compaction point.
+      this.core.compact(meta.index);
+      await this.wal.releaseTo(meta.index);
+      this.events.onSnapshot?.(meta.index, sizeBytes, performance.now() - started);
+      this.log.info('snapshot written', {
+        index: meta.index,
+        bytes: sizeBytes,
+        ms: Math.round(performance.now() - started),
+      });
+    } catch (err) {
+      this.log.error('snapshot failed; will retry later', { error: (err as Error).message });
+    } finally {
+      view.release();
+    }
+  }
+}
