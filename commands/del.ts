@@ -24,7 +24,12 @@ export default class Del extends Command {
     try {
       const reply = await oneShot(flags.dir, (client) => client.command(['DEL', ...keys]));
       this.log(String(reply.value));
-      return { keys, deleted: Number(reply.value), node: reply.address, latencyMs: reply.latencyMs };
+      return {
+        keys,
+        deleted: Number(reply.value),
+        node: reply.address,
+        latencyMs: Math.round(reply.latencyMs * 100) / 100,
+      };
     } catch (error) {
       this.error((error as Error).message, { exit: 2 });
     }

@@ -27,7 +27,7 @@ export default class Get extends Command {
         key: args.key,
         value: reply.value as string | null,
         node: reply.address,
-        latencyMs: reply.latencyMs,
+        latencyMs: Math.round(reply.latencyMs * 100) / 100,
       };
     } catch (error) {
       this.error((error as Error).message, { exit: 2 });

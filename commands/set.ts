@@ -24,7 +24,12 @@ export default class SetCommand extends Command {
     try {
       const reply = await oneShot(flags.dir, (client) => client.command(['SET', args.key, args.value]));
       this.log(String(reply.value));
-      return { key: args.key, reply: String(reply.value), node: reply.address, latencyMs: reply.latencyMs };
+      return {
+        key: args.key,
+        reply: String(reply.value),
+        node: reply.address,
+        latencyMs: Math.round(reply.latencyMs * 100) / 100,
+      };
     } catch (error) {
       this.error((error as Error).message, { exit: 2 });
     }

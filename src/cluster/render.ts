@@ -14,7 +14,7 @@ export function statusTable(status: ClusterStatus, options: { color?: boolean } 
   const color = options.color ?? useColor();
   const table = new Table({
     head: ['id', 'role', 'term', 'commit', 'applied', 'resp', 'http', 'peer', 'pid', 'where'],
-    style: color ? {} : { head: [], border: [] },
+    style: color ? { compact: true } : { head: [], border: [], compact: true },
   });
   for (const node of status.nodes) {
     table.push([
