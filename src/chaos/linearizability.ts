@@ -12,6 +12,14 @@
  * - An operation with an unknown outcome (timeout, connection lost) may have taken effect at
  *   any time after its invocation, or never: it has no return time and it is optional (the
  *   search may leave it out). An unknown-outcome read is no event at all and is dropped.
+ * - Unknown-outcome writes would make the search exponential (each may be slotted in anywhere,
+ *   forever after its invocation), so a reduction limits where they go: one that sets value u
+ *   is linearized only while some pending operation still mentions u (a read returning u, a
+ *   CAS expecting u), or immediately before a failed CAS that needs the register to differ
+ *   from its current value. Any linearization can be rewritten into one of that shape: between
+ *   such a write and the next change of the register, only failed CASes can see it, so it can
+ *   be dropped, or moved to right before the first failed CAS that needs it. And two such
+ *   unread SETs are interchangeable, so only one of those available is ever tried at a point.
  *
  * The search is bounded (operations per key, visited configurations per key, a time budget for
  * the whole history): when a bound is hit the answer is "unknown", never a hang.
@@ -172,6 +180,31 @@ export function checkKey(
   const positionInRequired = new Int32Array(n).fill(-1);
   required.forEach((index, position) => (positionInRequired[index] = position));
 
+  // How many not-yet-linearized operations mention each value (read output, CAS expectation).
+  const mentionOf = (op: Operation): string | null => {
+    if (op.input.kind === 'cas') return op.input.expected;
+    if (op.output?.kind === 'read') return op.output.value;
+    return null;
+  };
+  const pendingMentions = new Map<string, number>();
+  const mention = (index: number, delta: number): void => {
+    const mentioned = mentionOf(ops[index]!);
+    if (mentioned !== null) pendingMentions.set(mentioned, (pendingMentions.get(mentioned) ?? 0) + delta);
+  };
+  ops.forEach((_, index) => mention(index, 1));
+  /** The value an unknown-outcome op sets, if the reduction applies to it (else undefined). */
+  const optionalValue = (index: number): string | undefined => {
+    const op = ops[index]!;
+    if (op.completeMs !== null || op.input.kind === 'read' || op.input.value === null) return undefined;
+    return op.input.value;
+  };
+  const isFailedCasExpecting = (index: number, expected: RegisterValue): boolean => {
+    const op = ops[index]!;
+    return (
+      op.input.kind === 'cas' && op.output?.kind === 'cas' && !op.output.ok && op.input.expected === expected
+    );
+  };
+
   interface Frame {
     readonly options: number[];
     nextOption: number;
@@ -180,6 +213,10 @@ export function checkKey(
     readonly previousValue: RegisterValue;
     readonly previousLo: number;
     readonly previousHi: number;
+    /** Set when `op` was an unknown write placed only to make a failed CAS fail: what it expects. */
+    readonly onlyFailedCasExpecting?: { readonly value: RegisterValue };
+    /** An unread unknown SET was tried from here: the others are interchangeable with it. */
+    triedUnreadWrite?: boolean;
   }
   const visited = new Set<string>();
   const stack: Frame[] = [
@@ -203,6 +240,7 @@ export function checkKey(
       stack.pop();
       if (frame.op >= 0) {
         linearized[frame.op] = 0;
+        mention(frame.op, 1);
         if (positionInRequired[frame.op]! >= 0) requiredDone--;
         value = frame.previousValue;
         lo = frame.previousLo;
@@ -211,11 +249,24 @@ export function checkKey(
       continue;
     }
     const index = frame.options[frame.nextOption++]!;
+    const restriction = frame.onlyFailedCasExpecting;
+    if (restriction !== undefined && !isFailedCasExpecting(index, restriction.value)) continue;
     const after = step(ops[index]!, value);
     if (after === undefined) continue;
+    const setsValue = optionalValue(index);
+    // Unknown write whose value nobody pending mentions: only right before a failed CAS.
+    const restrictNext =
+      setsValue !== undefined && (pendingMentions.get(setsValue) ?? 0) === 0 ? { value } : undefined;
+    if (restrictNext !== undefined && ops[index]!.input.kind === 'write') {
+      // Two unread unknown SETs, both available here, can trade places in any linearization
+      // (availability only grows, nobody pending reads either value): try only the first.
+      if (frame.triedUnreadWrite === true) continue;
+      frame.triedUnreadWrite = true;
+    }
 
     const previous = { value, lo, hi: hiLinearized };
     linearized[index] = 1;
+    mention(index, -1);
     value = after;
     const position = positionInRequired[index]!;
     if (position >= 0) {
@@ -223,9 +274,14 @@ export function checkKey(
       hiLinearized = Math.max(hiLinearized, position);
       while (lo < required.length && linearized[required[lo]!] === 1) lo++;
     }
-    const configuration = stateKey();
+    // A restricted configuration allows fewer continuations: memoize it apart.
+    const configuration =
+      restrictNext === undefined
+        ? stateKey()
+        : `${stateKey()}|R${restrictNext.value === null ? 'N' : `S${restrictNext.value}`}`;
     if (visited.has(configuration)) {
       linearized[index] = 0;
+      mention(index, 1);
       if (position >= 0) requiredDone--;
       value = previous.value;
       lo = previous.lo;
@@ -249,6 +305,7 @@ export function checkKey(
       previousValue: previous.value,
       previousLo: previous.lo,
       previousHi: previous.hi,
+      ...(restrictNext !== undefined ? { onlyFailedCasExpecting: restrictNext } : {}),
     });
   }
 

@@ -116,6 +116,33 @@ describe('linearizability checker: hand-made histories', () => {
     expect(checkHistory(unknownCas).verdict).toBe('ok');
   });
 
+  it('lets an unread unknown write explain a failed CAS (and only then)', () => {
+    const base = [
+      write(1, 0, 1, 'a'),
+      cas(2, 3, 4, 'a', 'b', false),
+      write(1, 5, 6, 'c'),
+      read(2, 7, 8, 'c'),
+    ];
+    expect(checkHistory(base).verdict).toBe('violation');
+    expect(checkHistory([...base, write(3, 2, null, 'u')]).verdict).toBe('ok');
+    // Invoked after the CAS returned: it cannot be what made the CAS fail.
+    expect(checkHistory([...base, write(3, 4.5, null, 'u')]).verdict).toBe('violation');
+  });
+
+  it('stays fast with many unknown writes (the reduction keeps them from multiplying)', () => {
+    const h: Operation[] = [];
+    for (let i = 0; i < 60; i++) {
+      h.push(write(1, 10 * i, 10 * i + 1, `v${i}`));
+      h.push(write(2, 10 * i + 2, null, `lost${i}`));
+      h.push(read(3, 10 * i + 4, 10 * i + 5, `v${i}`));
+      h.push(cas(4, 10 * i + 6, 10 * i + 7, `v${i}`, `w${i}`, i % 2 === 0));
+    }
+    expect(checkHistory(h, { maxVisitedPerKey: 100_000 }).verdict).toBe('ok');
+    // A stale read at the very end forces the search to exhaust every alternative.
+    h.push(read(3, 10_000, 10_001, 'v3'));
+    expect(checkHistory(h, { maxVisitedPerKey: 100_000 }).verdict).toBe('violation');
+  });
+
   it('checks keys independently and reports the violating key', () => {
     const h = [
       write(1, 0, 1, 'a', 'x'),
