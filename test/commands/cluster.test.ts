@@ -163,6 +163,34 @@ describe('kvctl against a real local cluster', () => {
     });
   });
 
+  it('node stop is graceful, node restart brings the node back', async () => {
+    const follower = (await status()).nodes.find((n) => n.role === 'follower')!;
+    const stopped = await runCommand<{ action: string; pid: number }>([
+      'node',
+      'stop',
+      String(follower.id),
+      '--dir',
+      dir,
+      '--json',
+    ]);
+    expect(stopped.result).toMatchObject({ action: 'stopped', pid: follower.pid });
+    expect((await status()).nodes.find((n) => n.id === follower.id)).toMatchObject({
+      alive: false,
+      role: 'down',
+    });
+    const restarted = await runCommand<{ action: string; pid: number }>([
+      'node',
+      'restart',
+      String(follower.id),
+      '--dir',
+      dir,
+      '--json',
+    ]);
+    expect(restarted.result?.action).toBe('restarted');
+    expect(isProcessAlive(restarted.result!.pid)).toBe(true);
+    expect((await status()).nodes.find((n) => n.id === follower.id)?.alive).toBe(true);
+  });
+
   it('node logs prints the log of a node', async () => {
     const { stdout, error } = await runCommand(['node', 'logs', '2', '--dir', dir, '-n', '1000']);
     expect(error).toBeUndefined();
