@@ -226,7 +226,15 @@ export class InvariantChecker {
    * State machine safety: a node applies index after index, and every node applies the same
    * entry (same prefix) at an index, reaching the same state.
    */
-  observeApply(node: NodeId, nodeTerm: number, index: number, prefixHash: number, stateHash: number): void {
+  observeApply(
+    node: NodeId,
+    nodeTerm: number,
+    index: number,
+    prefixHash: number,
+    stateHash: number,
+    /** False for a node that was not a leader: it may only apply what a leader already committed. */
+    mayBeFirst = true,
+  ): void {
     const applied = this.appliedByNode.get(node) ?? 0;
     if (index !== applied + 1) {
       throw new InvariantViolation(
@@ -235,8 +243,15 @@ export class InvariantChecker {
       );
     }
     const committed = this.committedHash[index];
-    if (committed === undefined) this.recordCommitted(index, prefixHash, nodeTerm);
-    else if (committed !== prefixHash) {
+    if (committed === undefined) {
+      if (!mayBeFirst) {
+        throw new InvariantViolation(
+          'state-machine-safety',
+          `node ${node} (not a leader) applies ${index}, which no leader has committed (committed through ${this.committedIndex})`,
+        );
+      }
+      this.recordCommitted(index, prefixHash, nodeTerm);
+    } else if (committed !== prefixHash) {
       throw new InvariantViolation(
         'state-machine-safety',
         `node ${node} applies a different entry at ${index} than committed`,

@@ -48,6 +48,8 @@ export class SimNode {
   term = 0;
   role: Role = 0;
   commit = 0;
+  /** Term at the last observation after a step (node.term may move ahead inside a step). */
+  observedTerm = 0;
 
   constructor(readonly id: NodeId) {}
 
@@ -76,6 +78,7 @@ export class SimNode {
     this.term = st.term;
     this.role = st.role;
     this.commit = st.commitIndex;
+    this.observedTerm = st.term;
   }
 
   /** Loses every volatile thing; the disk keeps the synced part and `keepPendingWrites` of the rest. */

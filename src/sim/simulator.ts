@@ -115,6 +115,7 @@ type SimEvent =
       readonly snapshotOk: boolean | undefined;
     }
   | { readonly kind: 'restart'; readonly node: SimNode }
+  | { readonly kind: 'crash'; readonly node: SimNode; readonly incarnation: number }
   | { readonly kind: 'shutdown'; readonly node: SimNode }
   | { readonly kind: 'heal-partition'; readonly generation: number }
   | { readonly kind: 'nemesis' }
@@ -168,6 +169,7 @@ export class Simulation {
   private readonly initialConf: ConfState;
   private readonly config: Omit<RaftConfig, 'id' | 'rng'>;
   private readonly chaosSteps: number;
+  private readonly leaderChurnRate: number;
   private readonly log: ((line: string) => void) | undefined;
   private nowMs = 0;
   private step = 0;
@@ -219,13 +221,18 @@ export class Simulation {
       preVote: chance(rng, 0.75),
       checkQuorum: chance(rng, 0.75),
       maxInflightMsgs: between(rng, 1, 16),
-      maxEntriesPerMsg: between(rng, 1, 16),
+      // One entry per App in a quarter of the runs: a new leader then re-replicates an old-term
+      // entry apart from its no-op, the window that old-term commit-by-counting bugs need.
+      maxEntriesPerMsg: chance(rng, 0.25) ? 1 : between(rng, 2, 16),
       maxBytesPerMsg: between(rng, 16, 2048),
       maxUncommittedEntries: between(rng, 16, 256),
       maxCommittedEntriesPerReady: between(rng, 1, 64),
       maxPendingReads: 1024,
     };
-    this.say(`config ${JSON.stringify(this.config)}`);
+    // In some runs new leaders often die young: elections in quick succession over diverging
+    // logs (Raft paper Figure 8) are where commit and election-restriction bugs show.
+    this.leaderChurnRate = chance(rng, 0.5) ? 0.3 : 0;
+    this.say(`config ${JSON.stringify(this.config)} leaderChurnRate ${this.leaderChurnRate}`);
     for (const id of ids) this.startNode(this.addNode(id));
     this.queue.push(between(rng, 1, 20), { kind: 'nemesis' });
     this.queue.push(between(rng, 1, 20), { kind: 'client' });
@@ -333,6 +340,12 @@ export class Simulation {
         this.pump(node);
         return;
       }
+      case 'crash':
+        // A targeted crash (a new leader before its no-op replicates): only if still that life.
+        if (ev.node.incarnation !== ev.incarnation || !ev.node.up || this.healing) return;
+        this.crash(ev.node);
+        this.queue.push(this.nowMs + between(this.rng, 5, 300), { kind: 'restart', node: ev.node });
+        return;
       case 'restart':
         if (!ev.node.up && !ev.node.removed) this.startNode(ev.node);
         return;
@@ -516,7 +529,24 @@ export class Simulation {
     }
     const cmd = sm.apply(e, hash);
     const firstApplication = e.index > this.firstAppliedIndex;
-    this.checker.observeApply(node.id, node.term, e.index, hash, sm.stateHash);
+    // Followers learn a commit by message, a step after the leader's commit was observed; only a
+    // (just) leader applies an index before the checker saw it committed.
+    // Term-0 entries are the bootstrap configuration every node writes itself, committed by definition.
+    const mayBeFirst = e.term === 0 || node.role === Role.Leader || node.core?.status().role === Role.Leader;
+    if (e.term !== 0 && mayBeFirst && e.index > this.checker.committedIndex) {
+      // A leader applying what the checker has not yet seen committed (same step as its commit
+      // advance): check the commit now, including that a quorum holds it durably.
+      const st = node.core!.status();
+      this.checker.observeLeaderCommit(
+        node.id,
+        st.term,
+        e.index,
+        node.disk.written,
+        st.confState.voters,
+        (id) => this.durableLogOf(id),
+      );
+    }
+    this.checker.observeApply(node.id, node.term, e.index, hash, sm.stateHash, mayBeFirst);
     if (cmd !== undefined) {
       this.checker.observeWriteApplied(cmd.writeId, cmd.key, e.index);
       if (cmd.writeId === this.probeWriteId) this.appliedProbeBy.add(node.id);
@@ -654,13 +684,35 @@ export class Simulation {
       }
       node.term = st.term;
       this.checker.observeTerm(st.term);
+      // Leader at the previous observation, same term: its commit advances are a leader's even if
+      // it stepped down within this step (a leader hands over once its own removal commits).
+      const wasLeader = node.role === Role.Leader && node.observedTerm === st.term;
       if (st.role === Role.Leader) {
         if (node.role !== Role.Leader || !this.checker.leaders.has(st.term)) {
           this.stats.elections++;
+          if (!this.healing && chance(this.rng, this.leaderChurnRate)) {
+            this.queue.push(this.nowMs + this.rng.int(15), {
+              kind: 'crash',
+              node,
+              incarnation: node.incarnation,
+            });
+          }
           this.say(`node ${node.id} is leader of term ${st.term}`);
         }
         this.checker.observeLeader(node.id, st.term);
         this.leaderHint = node.id;
+      }
+      if (st.role === Role.Leader || wasLeader) {
+        if (st.commitIndex > node.commit && wasLeader) {
+          // §5.4.2: a leader commits by counting replicas of an entry of its own term only.
+          const term = node.disk.written.termAt(st.commitIndex);
+          if (term !== st.term) {
+            throw new InvariantViolation(
+              'leader-completeness',
+              `leader ${node.id} of term ${st.term} advanced its commit to ${st.commitIndex}, an entry of term ${String(term)} (§5.4.2: only current-term entries commit by counting)`,
+            );
+          }
+        }
         if (st.commitIndex > node.commit || st.commitIndex > this.checker.committedIndex) {
           this.checker.observeLeaderCommit(
             node.id,
@@ -672,8 +724,12 @@ export class Simulation {
           );
         }
       }
+      if (node.role !== st.role && st.role !== Role.Leader) {
+        this.say(`node ${node.id} is ${ROLE_NAMES[st.role]} in term ${st.term} (leader ${st.leaderId})`);
+      }
       node.role = st.role;
       node.commit = st.commitIndex;
+      node.observedTerm = st.term;
     }
     this.dirty.clear();
   }

@@ -117,6 +117,16 @@ describe('InvariantChecker catches fabricated violations', () => {
     );
   });
 
+  it('state machine safety: a follower applies an entry no leader has committed', () => {
+    const c = new InvariantChecker();
+    const log = logOf([1, 1], [1, 2]);
+    c.observeLeaderCommit(1, 1, 1, log, [1], () => log);
+    c.observeApply(2, 1, 1, log.hashAt(1)!, 0, false);
+    const v = violation(() => c.observeApply(2, 1, 2, log.hashAt(2)!, 0, false));
+    expect(v.invariant).toBe('state-machine-safety');
+    expect(v.message).toMatch(/no leader has committed/);
+  });
+
   it('state machine safety: a snapshot of an uncommitted or different prefix', () => {
     const c = new InvariantChecker();
     const log = logOf([1, 1], [1, 2]);
