@@ -29,6 +29,7 @@ export interface NodeConfig {
   readonly snapshotEntries: number;
   readonly snapshotWalBytes: number;
   readonly groupCommitWindowMs: number;
+  readonly walSegmentBytes: number;
   readonly readMode: ReadMode;
   readonly followerMode: FollowerMode;
   readonly requirepass?: string;
@@ -56,6 +57,7 @@ const flagSpec = {
   'snapshot-entries': { type: 'string' },
   'snapshot-wal-bytes': { type: 'string' },
   'group-commit-window-ms': { type: 'string' },
+  'wal-segment-bytes': { type: 'string' },
   'read-mode': { type: 'string' },
   'follower-mode': { type: 'string' },
   requirepass: { type: 'string' },
@@ -72,7 +74,7 @@ export const usage = `usage: kvnode --id N --data-dir DIR --peers 1=h:p,2=h:p,3=
               --listen-resp h:p --listen-http h:p (--cluster-secret S | --cluster-secret-file F)
               [--peer-resp 1=h:p,...] [--peer-http 1=h:p,...] [--tick-ms 20] [--election-ticks 15]
               [--heartbeat-ticks 3] [--snapshot-entries 100000] [--snapshot-wal-bytes 268435456]
-              [--group-commit-window-ms 0] [--read-mode linearizable|lease|stale]
+              [--group-commit-window-ms 0] [--wal-segment-bytes 67108864] [--read-mode linearizable|lease|stale]
               [--follower-mode forward|redirect] [--requirepass P] [--max-value-bytes 67108864]
               [--max-clients 10000] [--request-timeout-ms 10000] [--log-level info|debug]
        kvnode --config FILE.json   (same settings, camelCase keys; flags override the file)`;
@@ -247,6 +249,9 @@ export function parseNodeConfig(argv: readonly string[]): NodeConfig | 'help' {
     snapshotEntries: intFlag('snapshot-entries', 100_000, 10, 1e9),
     snapshotWalBytes: intFlag('snapshot-wal-bytes', 256 * 1024 * 1024, 1024 * 1024, 2 ** 48),
     groupCommitWindowMs: intFlag('group-commit-window-ms', 0, 0, 1000),
+    // Segments are zero-filled before use (fdatasync then never updates metadata): a node's first
+    // start writes one segment, so small VMs and tests may want smaller ones.
+    walSegmentBytes: intFlag('wal-segment-bytes', 64 * 1024 * 1024, 1024 * 1024, 2 ** 32),
     readMode: oneOf('read-mode', ['linearizable', 'lease', 'stale'] as const, 'linearizable'),
     followerMode: oneOf('follower-mode', ['forward', 'redirect'] as const, 'forward'),
     ...(requirepass !== undefined ? { requirepass } : {}),

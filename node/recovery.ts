@@ -32,6 +32,7 @@ export async function recover(
 
   const { wal, recovered } = await Wal.open(walDir, {
     groupCommitWindowMs: config.groupCommitWindowMs,
+    segmentSizeBytes: config.walSegmentBytes,
     log: (line) => log.warn(line),
   });
   if (recovered.snapshotIndex > snapIndex) {

@@ -90,6 +90,7 @@ export class TestCluster {
       '--tick-ms', '10',
       '--election-ticks', '20',
       '--heartbeat-ticks', '3',
+      '--wal-segment-bytes', String(4 * 1024 * 1024),
       ...this.extraArgs,
     ]; // prettier-ignore
   }
