@@ -4,7 +4,9 @@
  * Segments are named by a 20-digit zero-padded sequence number, so lexical order is replay
  * order and a gap in the sequence is visible: `00000000000000000007.wal`.
  */
+import { open, type FileHandle } from 'node:fs/promises';
 import { WalCorruptionError } from './errors.js';
+import { readFully } from './fs-util.js';
 import {
   MalformedPayloadError,
   RECORD_HEADER_BYTES,
@@ -117,4 +119,53 @@ function findRecordOfLaterFlush(buf: Buffer, from: number, end: number): number 
     p += n;
   }
   return -1;
+}
+
+const READ_BLOCK_BYTES = 4 * 1024 * 1024;
+let scratch: Buffer | undefined;
+
+function isAllZero(buf: Buffer, from: number, to: number): boolean {
+  return endOfNonZero(buf.subarray(0, to), from) === from;
+}
+
+/**
+ * Reads a segment for recovery. Segments are preallocated, so most of the last one is usually
+ * zeros: the file is read in blocks into one buffer until a block is all zero, and the rest is
+ * only checked to be zero through a small reused buffer (fresh memory costs a page fault per
+ * 4 KiB, which here made reading a 64 MiB segment 10x slower). Returns the prefix that holds
+ * everything non-zero; if anything non-zero follows a zero block, the whole file is read.
+ * Entry data recovered from the segment are views into the returned buffer.
+ */
+export async function readSegment(file: string): Promise<Buffer> {
+  const fh = await open(file, 'r');
+  try {
+    const fileBytes = (await fh.stat()).size;
+    const buf = Buffer.allocUnsafe(fileBytes); // pages are only touched as they are read into
+    let pos = 0;
+    let lookForZeroTail = true;
+    while (pos < fileBytes) {
+      const n = await readFully(fh, buf, pos, Math.min(READ_BLOCK_BYTES, fileBytes - pos), pos);
+      if (n === 0) break; // shrank under us: scan what we have
+      const blockIsZero = lookForZeroTail && isAllZero(buf, pos, pos + n);
+      pos += n;
+      if (blockIsZero) {
+        if (await restIsZero(fh, pos, fileBytes)) return buf.subarray(0, pos);
+        lookForZeroTail = false; // data after zeros: read it all, the scanner will judge it
+      }
+    }
+    return buf.subarray(0, pos);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function restIsZero(fh: FileHandle, from: number, to: number): Promise<boolean> {
+  scratch ??= Buffer.allocUnsafe(READ_BLOCK_BYTES);
+  for (let pos = from; pos < to;) {
+    const n = await readFully(fh, scratch, 0, Math.min(scratch.length, to - pos), pos);
+    if (n === 0) return true;
+    if (!isAllZero(scratch, 0, n)) return false;
+    pos += n;
+  }
+  return true;
 }

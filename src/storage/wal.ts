@@ -18,7 +18,7 @@
  * background): an fdatasync that must also commit a file-size change and new block allocations
  * costs a journal commit on ext4, several times the cost of overwriting allocated blocks.
  */
-import { mkdir, open, readFile, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Entry, HardState } from '../raft/types.js';
 import { WalCorruptionError } from './errors.js';
@@ -43,7 +43,7 @@ import {
   SNAPSHOT_MARKER_PAYLOAD_BYTES,
   sealRecords,
 } from './wal-record.js';
-import { parseSegmentFileName, scanSegment, segmentFileName } from './wal-segment.js';
+import { parseSegmentFileName, readSegment, scanSegment, segmentFileName } from './wal-segment.js';
 
 export { WalCorruptionError } from './errors.js';
 
@@ -224,7 +224,7 @@ export class Wal {
       const seq = seqs[i]!;
       const isLast = i === seqs.length - 1;
       const file = join(dir, segmentFileName(seq));
-      const buf = await readFile(file);
+      const buf = await readSegment(file);
       const seg: Segment = { seq, file, sizeBytes: 0, maxIndex: 0, headerDurable: true };
       const { validEnd, dirtyEnd } = replay.scan(buf, file, seq, i === 0, seg);
       if (validEnd === 0 && isLast) {

@@ -11,6 +11,7 @@ import {
 } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Entry } from '../../src/raft/types.js';
 import { Wal, WalCorruptionError, type WalOptions } from '../../src/storage/wal.js';
 import {
   entries,
@@ -148,6 +149,24 @@ describe('Wal basics', () => {
       '3:5000',
       '4:40',
     ]);
+    await w2.close();
+  });
+
+  it('entries holding more than a read block of zeros do not end the scan early', async () => {
+    const opts = { segmentSizeBytes: 16 * 1024 * 1024, maxBatchBytes: 1024 * 1024 };
+    const { wal } = await open(dir, opts);
+    await wal.append({ entries: [entry(1)] });
+    const zeros: Entry = { index: 2, term: 1, type: 0, data: new Uint8Array(9 * 1024 * 1024) };
+    await wal.append({ entries: [zeros] });
+    await wal.append({ entries: [entry(3)] });
+    await wal.close();
+    const { wal: w2, recovered } = await open(dir, opts);
+    expect(recovered.entries.map((e) => `${e.index}:${e.data.length}`)).toEqual([
+      '1:40',
+      `2:${9 * 1024 * 1024}`,
+      '3:40',
+    ]);
+    expect(recovered.tornTail).toBeUndefined();
     await w2.close();
   });
 
