@@ -69,12 +69,19 @@ export interface HostOptions {
   readonly maxPendingRequests: number;
 }
 
+/** Readies persisted concurrently (a bound on the storage pipeline; the core allows more). */
+const MAX_READIES_IN_FLIGHT = 8;
+
 export class Host<R> {
   private readonly core: RaftCore;
   private readonly proposals: ProposalWaiters<R>;
   private readonly reads: ReadWaiters;
   private ticker: NodeJS.Timeout | undefined;
-  private loopRunning = false;
+  /** Readies taken from the core and not yet advanced; their completions chain on `finished`. */
+  private readiesInFlight = 0;
+  private finished: Promise<void> = Promise.resolve();
+  /** No new Ready is taken while a snapshot (received or about to be taken) settles. */
+  private drainingForSnapshot = false;
   private loopScheduled = false;
   private closed = false;
   private nextReadContext = 1;
@@ -86,11 +93,9 @@ export class Host<R> {
   private leaderId = 0;
   private role: Role = Role.Follower;
   private term = 0;
-  private loopIdle: Promise<void> = Promise.resolve();
-  /** The hard state last made durable, and a newer one differing only in commit (not yet written). */
-  private durableHardState: HardState;
+  /** The hard state last submitted to the WAL, and a newer one differing only in commit (not yet written). */
+  private writtenHardState: HardState;
   private lazyHardState: HardState | undefined;
-  private loopIdleResolve: (() => void) | undefined;
   /** Set when the loop hits an I/O error: the node must stop rather than continue unsafely. */
   fatalError: Error | undefined;
 
@@ -120,7 +125,7 @@ export class Host<R> {
     };
     this.core = new RaftCore(config, boot);
     this.appliedIndex = boot.applied;
-    this.durableHardState = boot.hardState;
+    this.writtenHardState = boot.hardState;
     this.snapshotIndex = boot.snapshot?.index ?? 0;
     this.proposals = new ProposalWaiters<R>(opts.maxPendingRequests, opts.requestTimeoutMs);
     this.reads = new ReadWaiters(opts.maxPendingRequests, opts.requestTimeoutMs);
@@ -134,11 +139,11 @@ export class Host<R> {
     this.schedule();
   }
 
-  /** Stops ticking, lets the in-flight Ready finish (its fsync included), fails waiting clients. */
+  /** Stops ticking, lets the in-flight Readies finish (their fsyncs included), fails waiting clients. */
   async stop(): Promise<void> {
     this.closed = true;
     if (this.ticker) clearInterval(this.ticker);
-    await this.loopIdle;
+    await this.finished;
     const err = new RequestError('TRYAGAIN', 'node is shutting down');
     this.proposals.failAll(err);
     this.reads.failUnconfirmed(err);
@@ -221,41 +226,47 @@ export class Host<R> {
   // ---- the loop -----------------------------------------------------------------------------
 
   private schedule(): void {
-    if (this.loopScheduled || this.loopRunning || this.closed) return;
+    if (this.loopScheduled || this.closed || this.fatalError) return;
     this.loopScheduled = true;
     // Run after the current turn so that everything arriving now (pipelined commands from many
     // connections, a burst of peer messages) lands in one Ready and one fsync.
     setImmediate(() => {
       this.loopScheduled = false;
-      void this.runLoop();
+      this.takeReadies();
     });
   }
 
-  private async runLoop(): Promise<void> {
-    if (this.loopRunning || this.closed || this.fatalError) return;
-    this.loopRunning = true;
-    this.loopIdle = new Promise((resolve) => (this.loopIdleResolve = resolve));
-    try {
-      while (!this.fatalError && this.core.hasReady()) {
-        // Close the open read batch before taking a Ready: a Ready may commit and acknowledge
-        // writes, and a read that starts after an acknowledgement needs a fresh confirmation
-        // (the shared context's read index was fixed when the batch opened).
-        this.openReadContext = 0;
-        await this.handleReady(this.core.ready());
-        if (this.closed) break;
-      }
-    } catch (err) {
-      // A failed fsync or write leaves us unsure what is durable: stop, never continue unsafely.
-      this.fatalError = err as Error;
-      this.log.error('storage failure; stopping the node', { error: (err as Error).message });
-      this.onFatal(err as Error);
-    } finally {
-      this.loopRunning = false;
-      this.loopIdleResolve?.();
+  /**
+   * Takes every Ready the core has (up to MAX_READIES_IN_FLIGHT), starts each one's work, and
+   * finishes them strictly in order as their fsyncs complete. A new Ready does not wait for the
+   * previous fsync: entries committed meanwhile are applied and acknowledged at once.
+   */
+  private takeReadies(): void {
+    while (
+      !this.closed &&
+      !this.fatalError &&
+      !this.drainingForSnapshot &&
+      this.readiesInFlight < MAX_READIES_IN_FLIGHT &&
+      this.core.hasReady()
+    ) {
+      // Close the open read batch before taking a Ready: a Ready may commit and acknowledge
+      // writes, and a read that starts after an acknowledgement needs a fresh confirmation
+      // (the shared context's read index was fixed when the batch opened).
+      this.openReadContext = 0;
+      const rd = this.core.ready();
+      this.readiesInFlight++;
+      const persisted = this.beginReady(rd);
+      this.finished = this.finished
+        .then(() => persisted)
+        .then(() => this.finishReady(rd))
+        .catch((err: unknown) => this.fail(err as Error));
+      // A snapshot replaces the state machine: let it settle before taking more work.
+      if (rd.snapshot) this.drainingForSnapshot = true;
     }
   }
 
-  private async handleReady(rd: Ready): Promise<void> {
+  /** Everything of a Ready that need not wait for its fsync; returns the fsync. */
+  private async beginReady(rd: Ready): Promise<void> {
     if (rd.softState) this.noteSoftState(rd.softState.leaderId, rd.softState.role);
     if (rd.hardState) this.term = rd.hardState.term;
 
@@ -263,42 +274,57 @@ export class Host<R> {
     for (const m of rd.messagesBeforePersist) this.send(m);
 
     // 2. Apply, then answer writers and readers. Committed entries are already durable here
-    //    (the core never hands out more than the persisted log), so this need not wait for
-    //    this Ready's fsync. A received snapshot's bytes are durable too (the transport stored
-    //    them before stepping the message): install it first.
+    //    (the core hands out only entries confirmed durable through advance()), so this need
+    //    not wait for any fsync. A received snapshot's bytes are durable too (the transport
+    //    stored them before stepping the message): install it first.
     if (rd.snapshot) await this.installSnapshot(rd.snapshot);
     this.applyCommitted(rd.committedEntries);
     for (const rs of rd.readStates) this.reads.confirm(rs.context, rs.index, this.appliedIndex);
     this.reads.appliedTo(this.appliedIndex);
 
-    // 3. Persist new entries and hard state in one group commit.
+    // 3. Persist new entries and hard state: WAL appends complete in submission order.
     await this.persist(rd);
+  }
 
+  /** After the Ready's fsync (and every earlier one's). */
+  private finishReady(rd: Ready): void {
     // 4. Votes and acknowledgements promise durability: only now may they leave.
     for (const m of rd.messages) this.send(m);
-
     this.core.advance(rd);
+    this.readiesInFlight--;
+    if (rd.snapshot) this.drainingForSnapshot = false;
     this.maybeSnapshot();
+    this.schedule();
+  }
+
+  private fail(err: Error): void {
+    if (this.fatalError) return;
+    // A failed fsync or write leaves us unsure what is durable: stop, never continue unsafely.
+    this.fatalError = err;
+    this.log.error('storage failure; stopping the node', { error: err.message });
+    this.onFatal(err);
   }
 
   /**
    * One write + fdatasync for the Ready's snapshot marker, entries and hard state. A hard state
-   * that differs from the durable one only in its commit index is not worth an fsync (commit
-   * is not needed for safety: a restarted node relearns it from the leader); it rides along
-   * with the next write instead.
+   * that differs from the last one written only in its commit index is not worth an fsync
+   * (commit is not needed for safety: a restarted node relearns it from the leader); it rides
+   * along with the next write instead.
    */
   private async persist(rd: Ready): Promise<void> {
-    let hardState = rd.hardState ?? this.lazyHardState;
+    const hardState = rd.hardState ?? this.lazyHardState;
     const mustSync =
       rd.entries.length > 0 ||
       rd.snapshot !== undefined ||
       (rd.hardState !== undefined &&
-        (rd.hardState.term !== this.durableHardState.term ||
-          rd.hardState.vote !== this.durableHardState.vote));
+        (rd.hardState.term !== this.writtenHardState.term ||
+          rd.hardState.vote !== this.writtenHardState.vote));
     if (!mustSync) {
       if (rd.hardState) this.lazyHardState = rd.hardState;
       return;
     }
+    if (hardState) this.writtenHardState = hardState;
+    this.lazyHardState = undefined;
     const started = performance.now();
     await this.wal.append({
       entries: rd.entries,
@@ -306,9 +332,6 @@ export class Host<R> {
       ...(rd.snapshot ? { snapshot: { index: rd.snapshot.index, term: rd.snapshot.term } } : {}),
     });
     this.events.onFsync?.(performance.now() - started, rd.entries.length);
-    if (hardState) this.durableHardState = hardState;
-    this.lazyHardState = undefined;
-    hardState = undefined;
   }
 
   private noteSoftState(leaderId: number, role: Role): void {
@@ -389,6 +412,13 @@ export class Host<R> {
     const dueByBytes =
       this.wal.bytesSinceRelease >= this.opts.snapshotWalBytes && this.appliedIndex > this.snapshotIndex;
     if (!dueByEntries && !dueByBytes) return;
+    if (this.readiesInFlight > 0) {
+      // The core learns what was applied only through advance(): drain the pipeline (about one
+      // fsync) so its applied index matches the state machine the snapshot will capture.
+      this.drainingForSnapshot = true;
+      return;
+    }
+    this.drainingForSnapshot = false;
     this.snapshotInFlight = true;
     void this.takeSnapshot().finally(() => {
       this.snapshotInFlight = false;
@@ -399,6 +429,11 @@ export class Host<R> {
   private async takeSnapshot(): Promise<void> {
     // Meta and view are taken in the same turn: both describe the state after the last apply.
     const meta = this.core.appliedSnapshotMeta();
+    if (meta.index !== this.appliedIndex) {
+      throw new Error(
+        `invariant: snapshot meta at ${meta.index} but the machine applied ${this.appliedIndex}`,
+      );
+    }
     const view = this.machine.beginSnapshot();
     const started = performance.now();
     try {

@@ -85,6 +85,9 @@ interface PendingRead {
  * dissertation §4.1), are undone if it is truncated, and only one may be uncommitted/unapplied
  * at a time; a new leader must commit an entry of its own term before proposing one.
  */
+/** Bound on Readies handed out and not yet advanced (the host's persistence pipeline depth). */
+export const MAX_INFLIGHT_READIES = 64;
+
 export class RaftCore {
   readonly id: NodeId;
   private readonly cfg: RaftConfig;
@@ -128,7 +131,12 @@ export class RaftCore {
   private durableTerm: number;
   private prevSoft: SoftState;
   private prevHard: HardState;
-  private inflightReady: Ready | undefined;
+  /**
+   * Readies handed out and not yet advanced, oldest first. The host may take a new Ready while
+   * earlier ones are still being persisted (async storage writes, as etcd's raft allows): it
+   * persists them in order and advances them in order. Bounded.
+   */
+  private readonly inflightReadies: Ready[] = [];
 
   private appliedTerm: number;
   private appliedConf: ConfState;
@@ -368,9 +376,9 @@ export class RaftCore {
   // ---------------------------------------------------------------------------------------
   // Output
 
-  /** Whether ready() has work. False while a Ready is out (between ready() and advance()). */
+  /** Whether ready() has work. False while MAX_INFLIGHT_READIES Readies are out (not yet advanced). */
   hasReady(): boolean {
-    if (this.inflightReady !== undefined) return false;
+    if (this.inflightReadies.length >= MAX_INFLIGHT_READIES) return false;
     if (this.role === Role.Leader && (this.appendPending || this.commitPending || this.readRoundWanted()))
       return true;
     if (this.msgsAfterPersist.length > 0 || this.msgsBeforePersist.length > 0) return true;
@@ -382,13 +390,17 @@ export class RaftCore {
   }
 
   /**
-   * Work for the host (see Ready in types.ts for the order). Must not be called again before
-   * advance(ready). messagesBeforePersist: leader App/Heartbeat/Snapshot/TimeoutNow only;
-   * messages: only after snapshot + entries + hardState are durable; committedEntries never
-   * exceed the locally durable log.
+   * Work for the host (see Ready in types.ts for the order). May be called again before the
+   * previous Ready is advanced (at most MAX_INFLIGHT_READIES outstanding): the host must then
+   * persist Readies in the order it got them, send each one's `messages` only after it (and so
+   * every earlier one) is durable, and advance them in order. messagesBeforePersist: leader
+   * App/Heartbeat/Snapshot/TimeoutNow only; messages: only after snapshot + entries + hardState
+   * are durable; committedEntries never exceed the log confirmed durable through advance().
    */
   ready(): Ready {
-    if (this.inflightReady !== undefined) throw new Error('invariant: ready() called again before advance()');
+    if (this.inflightReadies.length >= MAX_INFLIGHT_READIES) {
+      throw new Error(`invariant: more than ${MAX_INFLIGHT_READIES} Readies outstanding`);
+    }
     if (this.role === Role.Leader) this.flushLeader();
 
     let softState: SoftState | undefined;
@@ -425,18 +437,19 @@ export class RaftCore {
       messages,
       readStates,
     };
-    this.inflightReady = rd;
+    this.inflightReadies.push(rd);
     return rd;
   }
 
   /**
    * The host has done everything in `ready`: snapshot + entries + hard state are durable,
-   * messages sent, committed entries (and snapshot) applied. Unlocks the next ready().
+   * messages sent, committed entries (and snapshot) applied. Readies are advanced in the order
+   * ready() returned them.
    */
   advance(ready: Ready): void {
-    if (ready !== this.inflightReady)
-      throw new Error('invariant: advance() with a Ready that is not the outstanding one');
-    this.inflightReady = undefined;
+    if (ready !== this.inflightReadies[0])
+      throw new Error('invariant: advance() with a Ready that is not the oldest outstanding one');
+    this.inflightReadies.shift();
     if (ready.hardState !== undefined) this.durableTerm = ready.hardState.term;
     if (ready.snapshot !== undefined) {
       this.log.stableSnapTo(ready.snapshot);

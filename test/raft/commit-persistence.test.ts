@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EntryType, MessageType, Role } from '../../src/raft/index.js';
+import { EntryType, MAX_INFLIGHT_READIES, MessageType, Role } from '../../src/raft/index.js';
 import { Cluster, coreWithLog, drain, entry, freshCore, msg } from './harness.js';
 
 describe('§5.4.2 committing entries from previous terms', () => {
@@ -163,16 +163,62 @@ describe('persistence contract (Ready ordering)', () => {
     expect(rd2.messagesBeforePersist.some((m) => m.type === MessageType.App)).toBe(true);
   });
 
-  it('ready() may not be called again before advance(); hasReady() is false while a Ready is out', () => {
+  it('Readies may be outstanding together but are advanced in order, and never beyond the bound', () => {
     const n = freshCore(1, [1, 2, 3]);
     while (n.status().role !== Role.Candidate) n.tick();
-    expect(n.hasReady()).toBe(true);
-    const rd = n.ready();
+    const rd1 = n.ready();
+    expect(n.hasReady()).toBe(false); // nothing new happened
+    n.tick();
+    while (!n.hasReady()) n.tick(); // a new election round: more work
+    const rd2 = n.ready();
+    expect(() => n.advance(rd2)).toThrow(/invariant: advance\(\) with a Ready that is not the oldest/);
+    expect(() => n.advance({ ...rd1 })).toThrow(/invariant/);
+    n.advance(rd1);
+    n.advance(rd2);
     expect(n.hasReady()).toBe(false);
-    expect(() => n.ready()).toThrow(/invariant/);
-    expect(() => n.advance({ ...rd })).toThrow(/invariant/);
-    n.advance(rd);
-    expect(n.hasReady()).toBe(false);
+    // Bounded: a host that never advances stops getting Readies.
+    let taken = 0;
+    for (let i = 0; i < 10_000 && taken <= MAX_INFLIGHT_READIES; i++) {
+      n.tick();
+      if (n.hasReady()) {
+        n.ready();
+        taken++;
+      }
+    }
+    expect(taken).toBe(MAX_INFLIGHT_READIES);
+    expect(() => n.ready()).toThrow(/invariant: more than/);
+  });
+
+  it('entries overwritten while their Ready is being persisted are not counted durable by its advance', () => {
+    const c = new Cluster([1, 2, 3]);
+    c.elect(1);
+    const f = c.core(2);
+    // Leader 1 sends entries; follower 2 takes a Ready with them but has not persisted yet.
+    c.propose(1, 'a');
+    c.processReady(1);
+    c.deliverAll();
+    const rdOld = f.ready();
+    const oldLast = rdOld.entries[rdOld.entries.length - 1]!;
+    // A new leader (term + 2) overwrites that suffix before the old Ready is advanced.
+    f.step(
+      msg({
+        type: MessageType.App,
+        from: 3,
+        to: 2,
+        term: oldLast.term + 2,
+        index: oldLast.index - 1,
+        logTerm: oldLast.term, // the entry before 'a' is the leader's no-op, same term
+        entries: [entry(oldLast.index, oldLast.term + 2, 'b')],
+        commit: 0,
+      }),
+    );
+    const rdNew = f.ready();
+    expect(rdNew.entries.map((e) => e.term)).toEqual([oldLast.term + 2]);
+    f.advance(rdOld);
+    // The old entry at oldLast.index was replaced: only the new Ready can make it durable.
+    expect(f.status().lastIndex).toBe(oldLast.index);
+    f.advance(rdNew);
+    expect(f.hasReady()).toBe(false);
   });
 
   it('the hard state appears in a Ready exactly when term, vote or commit changed', () => {
