@@ -119,6 +119,16 @@ export class SnapshotStore {
     return undefined;
   }
 
+  /**
+   * The highest index the WAL may be released to while keeping the fallback useful: the OLDEST
+   * kept snapshot (0 if fewer than `keep` exist). Releasing the WAL only to the newest snapshot
+   * would leave nothing to replay on top of the previous one if the newest turns out corrupt.
+   */
+  async releasableIndex(): Promise<number> {
+    const kept = await this.indexes();
+    return kept.length >= this.keep ? kept[this.keep - 1]! : 0;
+  }
+
   /** Writes a snapshot durably (temp file, fsync, rename, fsync dir) and prunes to the newest `keep`. */
   async write(
     meta: SnapshotMeta,

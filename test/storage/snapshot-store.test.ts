@@ -89,7 +89,15 @@ describe('SnapshotStore', () => {
         })(),
       );
     }
-    expect(await snapFiles()).toEqual([snapshotFileName(30), snapshotFileName(40)]);
+    expect((await snapFiles()).filter((f) => f.endsWith('.snap'))).toEqual([
+      snapshotFileName(30),
+      snapshotFileName(40),
+    ]);
+    expect(await store.releasableIndex()).toBe(30);
+    const single = await openStore(join(dir, 'single'));
+    expect(await single.releasableIndex()).toBe(0);
+    await single.write(meta(5), [Buffer.alloc(10)]);
+    expect(await single.releasableIndex()).toBe(0);
   });
 
   it('a torn newest snapshot (cut at many offsets) is detected and the previous one is used', async () => {
