@@ -443,7 +443,9 @@ export class Host<R> {
       // Exactly at the snapshot: a follower that needs older entries is sent this snapshot,
       // which the core names by its compaction point.
       this.core.compact(meta.index);
-      await this.wal.releaseTo(meta.index);
+      // Release only what even the older kept snapshot covers: if the newest one is ever found
+      // corrupt, recovery falls back to the older one and needs the WAL from there on.
+      await this.wal.releaseTo(await this.snapshots.releasableIndex());
       this.events.onSnapshot?.(meta.index, sizeBytes, performance.now() - started);
       this.log.info('snapshot written', {
         index: meta.index,

@@ -1,10 +1,8 @@
 import { Command } from '@oclif/core';
-import ora from 'ora';
 
-import { drillFlags, drillOptions, exitCodeOf, saveHistory } from '../../src/chaos/cli.js';
+import { drillFlags, runDrillCommand } from '../../src/chaos/cli.js';
 import { type DrillReport } from '../../src/chaos/drill.js';
 import { runKillAll } from '../../src/chaos/kill-leader.js';
-import { drillTables } from '../../src/chaos/render.js';
 
 export default class ChaosKillAll extends Command {
   static override description =
@@ -23,23 +21,6 @@ export default class ChaosKillAll extends Command {
 
   async run(): Promise<DrillReport> {
     const { flags } = await this.parse(ChaosKillAll);
-    const spinner = this.jsonEnabled()
-      ? undefined
-      : ora({ text: 'starting', stream: process.stderr }).start();
-    let report: DrillReport;
-    try {
-      const outcome = await runKillAll(drillOptions(flags, (message) => spinner && (spinner.text = message)));
-      await saveHistory(flags.history, outcome);
-      report = outcome.report;
-    } catch (error) {
-      spinner?.fail('drill failed to run');
-      this.error((error as Error).message, { exit: 1 });
-    }
-    if (report.verdict === 'pass') spinner?.succeed('linearizable, no acknowledged write lost');
-    else spinner?.fail(report.verdict === 'fail' ? 'VIOLATION' : 'inconclusive');
-    this.log(drillTables(report));
-    // With --json the report is the output; the exit status still tells pass from fail.
-    if (exitCodeOf(report) !== 0) process.exitCode = exitCodeOf(report);
-    return report;
+    return runDrillCommand(this, flags, runKillAll);
   }
 }

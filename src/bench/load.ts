@@ -7,6 +7,7 @@
  * It talks RESP through ioredis directly rather than through KvClient: a benchmark must not
  * hide retries, redirects or failovers; every error reply is counted, nothing is retried.
  */
+import { parseAddress } from '../client/kv-client.js';
 import { Redis } from 'ioredis';
 
 import { LatencyHistogram, type LatencySummaryMs, summarizeMs } from './histogram.js';
@@ -60,15 +61,6 @@ export const DEFAULT_KEY_SPACE = 1_000;
 const MAX_ERROR_SAMPLES = 5;
 /** GET benchmarks preload this many keys (at most) so that reads hit real values. */
 const PRELOAD_BATCH = 200;
-
-function parseAddress(address: string): { host: string; port: number } {
-  const colon = address.lastIndexOf(':');
-  const port = Number(address.slice(colon + 1));
-  if (colon <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new Error(`bad address "${address}" (expected host:port)`);
-  }
-  return { host: address.slice(0, colon), port };
-}
 
 function checkOptions(options: LoadOptions): void {
   const positive = (name: string, value: number, max: number): void => {

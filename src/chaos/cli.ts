@@ -8,6 +8,8 @@ import { Flags } from '@oclif/core';
 import { dirFlag } from '../cluster/cli-flags.js';
 import { type DrillOptions, type DrillOutcome, type DrillReport, MAX_CLIENTS, MAX_ROUNDS } from './drill.js';
 import { parseDurationMs } from './duration.js';
+import { drillTables } from './render.js';
+import ora from 'ora';
 
 export const drillFlags = {
   dir: dirFlag,
@@ -45,6 +47,7 @@ export interface DrillFlagValues {
   readonly 'command-timeout': string;
   readonly 'recovery-timeout': string;
   readonly 'check-budget': string;
+  readonly history?: string;
 }
 
 export function drillOptions(flags: DrillFlagValues, onProgress?: (message: string) => void): DrillOptions {
@@ -69,4 +72,37 @@ export async function saveHistory(file: string | undefined, outcome: DrillOutcom
 /** Exit status of a drill: 0 pass, 1 fail (violation, lost write, no recovery), 2 inconclusive. */
 export function exitCodeOf(report: DrillReport): number {
   return report.verdict === 'pass' ? 0 : report.verdict === 'fail' ? 1 : 2;
+}
+
+/** What a drill command needs of its oclif Command: logging, errors, and whether --json is on. */
+export interface DrillCommandHost {
+  jsonEnabled(): boolean;
+  log(message: string): void;
+  error(message: string, options: { exit: number }): never;
+}
+
+/**
+ * The run → spinner → tables → exit-status flow of every `kvctl chaos` command. With --json the
+ * report is the output; the exit status still tells pass from fail.
+ */
+export async function runDrillCommand(
+  cmd: DrillCommandHost,
+  flags: DrillFlagValues,
+  run: (opts: DrillOptions) => Promise<DrillOutcome>,
+): Promise<DrillReport> {
+  const spinner = cmd.jsonEnabled() ? undefined : ora({ text: 'starting', stream: process.stderr }).start();
+  let report: DrillReport;
+  try {
+    const outcome = await run(drillOptions(flags, (message) => spinner && (spinner.text = message)));
+    await saveHistory(flags.history, outcome);
+    report = outcome.report;
+  } catch (error) {
+    spinner?.fail('drill failed to run');
+    cmd.error((error as Error).message, { exit: 1 });
+  }
+  if (report.verdict === 'pass') spinner?.succeed('linearizable, no acknowledged write lost');
+  else spinner?.fail(report.verdict === 'fail' ? 'VIOLATION' : 'inconclusive');
+  cmd.log(drillTables(report));
+  if (exitCodeOf(report) !== 0) process.exitCode = exitCodeOf(report);
+  return report;
 }

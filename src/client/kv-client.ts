@@ -76,7 +76,8 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
 export const DEFAULT_RETRY_DEADLINE_MS = 15_000;
 export const DEFAULT_MAX_ATTEMPTS = 50;
 
-function parseAddress(address: string): { host: string; port: number } {
+/** Parses `host:port` (the last colon splits, so bracket-less IPv6 hosts work too). */
+export function parseAddress(address: string): { host: string; port: number } {
   const colon = address.lastIndexOf(':');
   const port = Number(address.slice(colon + 1));
   if (colon <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) {

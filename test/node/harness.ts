@@ -28,6 +28,7 @@ export interface NodeStatus {
   commitIndex: number;
   appliedIndex: number;
   lastIndex: number;
+  firstIndex: number;
 }
 
 const live = new Set<TestCluster>();
