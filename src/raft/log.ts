@@ -25,6 +25,16 @@ export class RaftLog {
   unstableFrom: number;
   /** A snapshot received from the leader, to be handed to the host in the next Ready. */
   pendingSnapshot: SnapshotMeta | undefined;
+  /**
+   * One per write handed to the host and not yet confirmed (Readies between ready() and
+   * advance()), oldest first: the last index of the log that write makes durable, as the log is
+   * now. When the write lands, the disk holds the log as it was when the write was handed out;
+   * a later truncation caps the mark, because the entries after the cap were replaced since
+   * (and their replacements are in a later write). Comparing terms instead is not enough: a
+   * suffix can be overwritten and then written back with the very same (index, term) by a
+   * later leader (A→B→A), while the middle write (B) is still to land over it.
+   */
+  private readonly writeMarks: number[] = [];
 
   constructor(
     snapIndex: number,
@@ -130,6 +140,7 @@ export class RaftLog {
       this.entries.length = first.index - this.snapIndex - 1;
       if (this.unstableFrom > first.index) this.unstableFrom = first.index;
       if (this.persisted >= first.index) this.persisted = first.index - 1;
+      this.capWriteMarks(first.index - 1);
     }
     for (let k = 0; k < ents.length; k++) this.pushChecked(ents[k]!);
   }
@@ -168,9 +179,22 @@ export class RaftLog {
     return this.unstableFrom <= this.lastIndex();
   }
 
-  /** The host made entries up to (index, term) durable. Ignored if the log changed under that index since. */
-  stableTo(index: number, term: number): void {
-    if (index > this.persisted && this.matchTerm(index, term)) this.persisted = index;
+  /** A write of everything handed out so far (takeUnstable) goes to the host; bounded by the caller. */
+  beginWrite(): void {
+    this.writeMarks.push(this.unstableFrom - 1);
+  }
+
+  /** The oldest write handed out is durable (and every earlier one): the log through its mark is. */
+  finishWrite(): void {
+    const mark = this.writeMarks.shift();
+    if (mark === undefined) throw new Error('invariant: a write finished that was never begun');
+    if (mark > this.persisted && mark <= this.lastIndex()) this.persisted = mark;
+  }
+
+  private capWriteMarks(index: number): void {
+    for (let k = 0; k < this.writeMarks.length; k++) {
+      if (this.writeMarks[k]! > index) this.writeMarks[k] = index;
+    }
   }
 
   /** The host made the snapshot `meta` durable (and installed it). */
@@ -252,6 +276,7 @@ export class RaftLog {
     this.unstableFrom = meta.index + 1;
     // Until the host confirms the snapshot durable, nothing after the old durable prefix is ours.
     if (this.persisted >= meta.index) this.persisted = meta.index - 1;
+    this.capWriteMarks(meta.index - 1);
     this.pendingSnapshot = meta;
   }
 }

@@ -438,6 +438,7 @@ export class RaftCore {
       readStates,
     };
     this.inflightReadies.push(rd);
+    this.log.beginWrite();
     return rd;
   }
 
@@ -458,8 +459,8 @@ export class RaftCore {
         this.appliedConf = ready.snapshot.confState;
       }
     }
-    const lastEntry = ready.entries[ready.entries.length - 1];
-    if (lastEntry !== undefined) this.log.stableTo(lastEntry.index, lastEntry.term);
+    const persistedBefore = this.log.persisted;
+    this.log.finishWrite();
     const lastApplied = ready.committedEntries[ready.committedEntries.length - 1];
     if (lastApplied !== undefined) {
       this.log.appliedTo(lastApplied.index);
@@ -467,7 +468,7 @@ export class RaftCore {
       this.appliedConf = this.confAt(lastApplied.index);
     }
     // Our own log may now count towards the commit quorum.
-    if (this.role === Role.Leader && lastEntry !== undefined) this.maybeCommit();
+    if (this.role === Role.Leader && this.log.persisted > persistedBefore) this.maybeCommit();
   }
 
   status(): RaftStatus {

@@ -15,7 +15,7 @@ type DiskWrite =
 
 const EMPTY_HARD_STATE: HardState = { term: 0, vote: 0, commit: 0 };
 
-/** Bound on writes between two syncs: the host syncs every Ready, so this only catches a stuck host. */
+/** Bound on writes not yet synced: the host syncs every Ready, so this only catches a stuck host. */
 const MAX_PENDING_WRITES = 100_000;
 
 /**
@@ -35,9 +35,16 @@ export class SimDisk {
   /** Snapshots received from leaders and stored before their message reached the core. Durable. */
   private readonly staged = new Map<string, StoredSnapshot>();
   private pending: DiskWrite[] = [];
+  /** Writes issued since this disk was created (synced or not): a position for syncTo(). */
+  private issuedWrites = 0;
 
   get pendingWrites(): number {
     return this.pending.length;
+  }
+
+  /** Position after the last issued write; a Ready's fsync makes everything before its mark durable. */
+  get writeMark(): number {
+    return this.issuedWrites;
   }
 
   stage(snapshot: StoredSnapshot): void {
@@ -68,8 +75,22 @@ export class SimDisk {
 
   /** fdatasync: every pending write becomes durable. */
   sync(): void {
-    for (const write of this.pending) applyWrite(this.durable, this, 'durable', write);
-    this.pending = [];
+    this.syncTo(this.issuedWrites);
+  }
+
+  /**
+   * An fdatasync that was issued when `mark` writes had been issued completes: every write
+   * before the mark becomes durable (later writes may still be pending). Marks at or below
+   * what is already durable are no-ops (an earlier fsync was covered by a later one).
+   */
+  syncTo(mark: number): void {
+    if (mark > this.issuedWrites)
+      throw new Error(`invariant: sync to write ${mark} beyond the ${this.issuedWrites} issued`);
+    const firstPending = this.issuedWrites - this.pending.length;
+    const count = mark - firstPending;
+    if (count <= 0) return;
+    for (let i = 0; i < count; i++) applyWrite(this.durable, this, 'durable', this.pending[i]!);
+    this.pending = count === this.pending.length ? [] : this.pending.slice(count);
   }
 
   /** Power loss: a prefix of `keep` pending writes survives, the rest is gone. */
@@ -78,6 +99,7 @@ export class SimDisk {
       throw new Error(`invariant: crash keeps ${keep} of ${this.pending.length}`);
     for (let i = 0; i < keep; i++) applyWrite(this.durable, this, 'durable', this.pending[i]!);
     this.pending = [];
+    this.issuedWrites = 0;
     this.written = this.durable.clone();
     this.writtenHardState = this.durableHardState;
     this.writtenSnapshot = this.durableSnapshot;
@@ -86,7 +108,8 @@ export class SimDisk {
   /**
    * A snapshot the host took of its own state machine: written to a temp file, fsynced and renamed
    * (atomic and durable at once), then the log before it is dropped. Only valid with no pending
-   * writes below the snapshot, which holds because entries are applied only after they are synced.
+   * writes below the snapshot, which holds because the core hands out for applying only entries
+   * it was told are durable (advance()), and the host drains its Ready pipeline before a snapshot.
    */
   saveLocalSnapshot(snapshot: StoredSnapshot): void {
     const index = snapshot.meta.index;
@@ -106,6 +129,7 @@ export class SimDisk {
     if (this.pending.length >= MAX_PENDING_WRITES)
       throw new Error('invariant: pending disk writes unbounded');
     this.pending.push(write);
+    this.issuedWrites++;
   }
 }
 

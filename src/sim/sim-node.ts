@@ -1,5 +1,14 @@
 import { RaftCore } from '../raft/raft.js';
-import type { ConfState, NodeId, RaftBootState, RaftConfig, Ready, ReadState, Role } from '../raft/types.js';
+import type {
+  ConfState,
+  HardState,
+  NodeId,
+  RaftBootState,
+  RaftConfig,
+  Ready,
+  ReadState,
+  Role,
+} from '../raft/types.js';
 import { SimDisk } from './disk.js';
 import { RegisterMachine } from './state-machine.js';
 
@@ -30,8 +39,24 @@ export const createRaftCore: CoreFactory = (config, boot) => new RaftCore(config
 export const MAX_WAITING_READS = 10_000;
 
 /**
+ * A Ready taken from the core and not yet advanced (node/host.ts: between beginReady and
+ * finishReady). Its committed entries are applied and its reads served already; its writes are
+ * on the disk from `writeMark` back, waiting for an fsync.
+ */
+export interface PendingReady {
+  readonly ready: Ready;
+  /** Numbered per incarnation, in the order ready() returned them. */
+  readonly seq: number;
+  /** disk.writeMark after this Ready's writes: its fsync makes everything before it durable. */
+  readonly writeMark: number;
+  /** Whether its writes (and every earlier Ready's) are durable: false until its fsync completes. */
+  synced: boolean;
+}
+
+/**
  * One simulated server: a core (absent while crashed), its disk, its state machine, and the
- * Ready being processed (between ready() and advance()). Everything but `disk` is volatile.
+ * Readies being processed (between ready() and advance(), oldest first: the storage pipeline).
+ * Everything but `disk` is volatile.
  */
 export class SimNode {
   readonly disk = new SimDisk();
@@ -39,8 +64,17 @@ export class SimNode {
   /** Bumped on every crash so that events scheduled for an earlier life are ignored. */
   incarnation = 0;
   sm = new RegisterMachine();
-  /** The Ready handed out by ready() and not yet advance()d (its fsync is in flight). */
-  inflight: Ready | undefined;
+  /** Readies handed out by ready() and not yet advance()d, oldest first (bounded by the run's depth). */
+  readonly pipeline: PendingReady[] = [];
+  /** Sequence number of the next Ready taken. */
+  nextReadySeq = 0;
+  /**
+   * No new Ready is taken until the pipeline drains: a received snapshot is settling, or a local
+   * snapshot waits for the core's applied index to catch up with the state machine (host.ts).
+   */
+  drainForSnapshot: 'received' | 'local' | undefined;
+  /** A hard state that changed only in its commit index: not worth an fsync, written with the next write. */
+  lazyHardState: HardState | undefined;
   readonly waitingReads: ReadState[] = [];
   /** Decommissioned after its removal from the configuration committed: never restarts. */
   removed = false;
@@ -72,8 +106,7 @@ export class SimNode {
       entries: this.disk.durable.entries.slice(),
       applied: snapshot?.meta.index ?? 0,
     });
-    this.inflight = undefined;
-    this.waitingReads.length = 0;
+    this.resetVolatile();
     const st = this.core.status();
     this.term = st.term;
     this.role = st.role;
@@ -85,8 +118,15 @@ export class SimNode {
   crash(keepPendingWrites: number): void {
     this.core = undefined;
     this.incarnation++;
-    this.inflight = undefined;
-    this.waitingReads.length = 0;
+    this.resetVolatile();
     this.disk.crash(keepPendingWrites);
+  }
+
+  private resetVolatile(): void {
+    this.pipeline.length = 0;
+    this.nextReadySeq = 0;
+    this.drainForSnapshot = undefined;
+    this.lazyHardState = undefined;
+    this.waitingReads.length = 0;
   }
 }

@@ -49,6 +49,12 @@ export interface SimStats {
   readonly confChanges: number;
   readonly transfers: number;
   readonly messagesSent: number;
+  /** Readies taken while an earlier one of the same node was still waiting for its fsync. */
+  readonly readiesPipelined: number;
+  /** Most Readies one node had outstanding at once. */
+  readonly maxPipelineDepth: number;
+  /** Readies whose only change was the commit index: no write, no fsync (host.ts persist()). */
+  readonly fsyncsSkipped: number;
   /** Ticks from the heal until a leader committed a fresh write everywhere and served a read. */
   readonly recoveryTicks: number;
 }
@@ -70,6 +76,8 @@ export const LIVENESS_BOUND_TICKS = 40 * ELECTION_TIMEOUT_TICKS;
 const MAX_HEAL_STEPS = 200_000;
 /** Keys of the register map: few, so that reads and writes collide. */
 const KEY_COUNT = 8;
+/** Bound on the Readies a simulated host keeps outstanding (the core allows MAX_INFLIGHT_READIES). */
+const MAX_PIPELINE_DEPTH = 8;
 /** Node ids are handed out once; added nodes get fresh ids up to this many in total. */
 const MAX_NODE_IDS = 9;
 
@@ -106,7 +114,7 @@ type SimEvent =
       readonly msg: Message;
       readonly snapshot: StoredSnapshot;
     }
-  | { readonly kind: 'fsync'; readonly node: SimNode; readonly incarnation: number }
+  | { readonly kind: 'fsync'; readonly node: SimNode; readonly incarnation: number; readonly seq: number }
   | {
       readonly kind: 'report';
       readonly node: SimNode;
@@ -170,6 +178,7 @@ export class Simulation {
   private readonly config: Omit<RaftConfig, 'id' | 'rng'>;
   private readonly chaosSteps: number;
   private readonly leaderChurnRate: number;
+  private readonly pipelineDepth: number;
   private readonly log: ((line: string) => void) | undefined;
   private nowMs = 0;
   private step = 0;
@@ -203,6 +212,9 @@ export class Simulation {
     confChanges: 0,
     transfers: 0,
     messagesSent: 0,
+    readiesPipelined: 0,
+    maxPipelineDepth: 0,
+    fsyncsSkipped: 0,
   };
 
   constructor(private readonly options: SimOptions) {
@@ -232,7 +244,12 @@ export class Simulation {
     // In some runs new leaders often die young: elections in quick succession over diverging
     // logs (Raft paper Figure 8) are where commit and election-restriction bugs show.
     this.leaderChurnRate = chance(rng, 0.5) ? 0.3 : 0;
-    this.say(`config ${JSON.stringify(this.config)} leaderChurnRate ${this.leaderChurnRate}`);
+    // Readies a host keeps outstanding while their fsyncs run (node/host.ts takes up to 8). A
+    // quarter of the runs keep one at a time, as a host without pipelining does.
+    this.pipelineDepth = chance(rng, 0.25) ? 1 : between(rng, 2, MAX_PIPELINE_DEPTH);
+    this.say(
+      `config ${JSON.stringify(this.config)} leaderChurnRate ${this.leaderChurnRate} pipelineDepth ${this.pipelineDepth}`,
+    );
     for (const id of ids) this.startNode(this.addNode(id));
     this.queue.push(between(rng, 1, 20), { kind: 'nemesis' });
     this.queue.push(between(rng, 1, 20), { kind: 'client' });
@@ -325,7 +342,7 @@ export class Simulation {
       case 'fsync': {
         const node = ev.node;
         if (node.incarnation !== ev.incarnation || node.core === undefined) return;
-        this.finishReady(node);
+        this.completeFsync(node, ev.seq);
         this.pump(node);
         return;
       }
@@ -380,19 +397,34 @@ export class Simulation {
 
   // ---- the host loop of one node (Ready contract) ----------------------------------------
 
+  /**
+   * The host loop of node/host.ts (takeReadies): takes Readies while fewer than the run's
+   * pipeline depth are outstanding, without waiting for earlier fsyncs, unless a snapshot is
+   * settling. Each Ready is begun at once and finished (messages, advance) strictly in order as
+   * the fsyncs complete.
+   */
   private pump(node: SimNode): void {
     this.dirty.add(node);
     const core = node.core;
     if (core === undefined) return;
-    while (node.inflight === undefined && core.hasReady()) {
-      const rd = core.ready();
-      this.startReady(node, rd);
-      if (node.inflight !== undefined) return;
+    while (
+      node.drainForSnapshot === undefined &&
+      node.pipeline.length < this.pipelineDepth &&
+      core.hasReady()
+    ) {
+      this.beginReady(node, core.ready());
     }
   }
 
-  /** Steps 1-2 of the Ready contract: send what may go before persistence, write to disk. */
-  private startReady(node: SimNode, rd: Ready): void {
+  /**
+   * host.ts beginReady: everything of a Ready that need not wait for its fsync. Sends what may
+   * go before persistence, installs a received snapshot (its bytes are already durable here),
+   * applies committed entries (the core hands out only entries it was told are durable) and
+   * serves reads, then writes snapshot → entries → hard state and starts the fsync. A Ready
+   * whose only change is the commit index in the hard state writes nothing and needs no fsync:
+   * that hard state rides along with the next real write (host.ts persist()).
+   */
+  private beginReady(node: SimNode, rd: Ready): void {
     const core = node.core!;
     for (const m of rd.messagesBeforePersist) {
       if (!SENDABLE_BEFORE_PERSIST.has(m.type)) {
@@ -404,52 +436,24 @@ export class Simulation {
       this.send(node, m);
     }
     const disk = node.disk;
+    let staged: StoredSnapshot | undefined;
     if (rd.snapshot !== undefined) {
       const meta = rd.snapshot;
-      const staged = disk.findStaged(meta.index, meta.term);
+      staged = disk.findStaged(meta.index, meta.term);
       if (staged === undefined) {
         throw new InvariantViolation(
           'host-contract',
           `node ${node.id} Ready names snapshot ${meta.index}/${meta.term} whose bytes were never stored here`,
         );
       }
-      disk.writeSnapshot(staged);
-      this.checker.observeAppend(node.id, meta.index, meta.term, staged.prefixHash);
+      if (rd.committedEntries.length > 0) {
+        throw new InvariantViolation(
+          'host-contract',
+          `node ${node.id} Ready carries snapshot ${meta.index} and committed entries from ${rd.committedEntries[0]!.index}`,
+        );
+      }
+      this.installSnapshot(node, staged);
     }
-    for (const e of rd.entries) {
-      const hash = disk.writeEntry(e);
-      this.checker.observeAppend(node.id, e.index, e.term, hash);
-    }
-    if (rd.hardState !== undefined) disk.writeHardState(rd.hardState);
-    const st = core.status();
-    node.term = st.term;
-    if (st.role === Role.Leader) this.checker.checkLeaderLog(node.id, st.term, disk.written);
-    node.inflight = rd;
-    this.trace = mix(mix(this.trace, rd.entries.length), rd.committedEntries.length);
-    if (disk.pendingWrites > 0 && chance(this.rng, 0.7)) {
-      // fsync takes a while: the core keeps ticking and stepping meanwhile, and a crash now loses a suffix.
-      this.queue.push(this.nowMs + between(this.rng, 0, 6), {
-        kind: 'fsync',
-        node,
-        incarnation: node.incarnation,
-      });
-    } else {
-      this.finishReady(node);
-    }
-  }
-
-  /** Steps 3-6: after the fsync, send the rest, apply, serve reads, advance. */
-  private finishReady(node: SimNode): void {
-    const rd = node.inflight;
-    const core = node.core;
-    if (rd === undefined || core === undefined)
-      throw new Error(`invariant: node ${node.id} has no Ready in flight`);
-    node.disk.sync();
-    for (const m of rd.messages) {
-      this.checkPersistedBeforeSend(node, m);
-      this.send(node, m);
-    }
-    if (rd.snapshot !== undefined) this.installSnapshot(node, rd.snapshot.index, rd.snapshot.term);
     for (const e of rd.committedEntries) this.apply(node, e);
     for (const rs of rd.readStates) {
       if (node.waitingReads.length >= MAX_WAITING_READS)
@@ -457,8 +461,97 @@ export class Simulation {
       node.waitingReads.push(rs);
     }
     this.serveReads(node);
-    node.inflight = undefined;
-    core.advance(rd);
+
+    const written = disk.writtenHardState;
+    const mustSync =
+      rd.entries.length > 0 ||
+      staged !== undefined ||
+      (rd.hardState !== undefined &&
+        (rd.hardState.term !== written.term || rd.hardState.vote !== written.vote));
+    if (mustSync) {
+      if (staged !== undefined) {
+        disk.writeSnapshot(staged);
+        this.checker.observeAppend(node.id, staged.meta.index, staged.meta.term, staged.prefixHash);
+      }
+      for (const e of rd.entries) {
+        const hash = disk.writeEntry(e);
+        this.checker.observeAppend(node.id, e.index, e.term, hash);
+      }
+      const hardState = rd.hardState ?? node.lazyHardState;
+      if (hardState !== undefined) disk.writeHardState(hardState);
+      node.lazyHardState = undefined;
+    } else if (rd.hardState !== undefined) {
+      node.lazyHardState = rd.hardState;
+      this.stats.fsyncsSkipped++;
+    }
+    const st = core.status();
+    node.term = st.term;
+    if (st.role === Role.Leader) this.checker.checkLeaderLog(node.id, st.term, disk.written);
+    if (rd.snapshot !== undefined) node.drainForSnapshot = 'received';
+    const seq = node.nextReadySeq++;
+    if (node.pipeline.length > 0) this.stats.readiesPipelined++;
+    node.pipeline.push({ ready: rd, seq, writeMark: disk.writeMark, synced: !mustSync });
+    if (node.pipeline.length > this.stats.maxPipelineDepth)
+      this.stats.maxPipelineDepth = node.pipeline.length;
+    this.trace = mix(
+      mix(mix(this.trace, rd.entries.length), rd.committedEntries.length),
+      node.pipeline.length,
+    );
+    if (!mustSync) {
+      // No fsync of its own: it finishes as soon as every earlier Ready has.
+      this.finishReadies(node);
+    } else if (chance(this.rng, 0.7)) {
+      // fsync takes a while: the core keeps ticking and stepping meanwhile, more Readies may
+      // start, and a crash now loses a suffix of the unsynced writes.
+      this.queue.push(this.nowMs + between(this.rng, 0, 6), {
+        kind: 'fsync',
+        node,
+        incarnation: node.incarnation,
+        seq,
+      });
+    } else {
+      this.completeFsync(node, seq);
+    }
+  }
+
+  /**
+   * The fsync issued after Ready `seq`'s writes completes. One fdatasync covers every write
+   * issued before it, so every earlier Ready is durable too (fsyncs complete in order). A no-op
+   * when a later fsync already covered it.
+   */
+  private completeFsync(node: SimNode, seq: number): void {
+    let mark = -1;
+    for (const p of node.pipeline) {
+      if (p.seq > seq) break;
+      p.synced = true;
+      mark = p.writeMark;
+    }
+    if (mark < 0) return;
+    node.disk.syncTo(mark);
+    this.finishReadies(node);
+  }
+
+  /**
+   * host.ts finishReady, oldest first, for every Ready whose writes are durable: only now may
+   * its messages (votes, acknowledgements: promises about this disk) leave; then advance().
+   */
+  private finishReadies(node: SimNode): void {
+    const core = node.core;
+    if (core === undefined) throw new Error(`invariant: node ${node.id} finishes Readies while down`);
+    while (node.pipeline.length > 0 && node.pipeline[0]!.synced) {
+      const { ready: rd } = node.pipeline.shift()!;
+      for (const m of rd.messages) {
+        this.checkPersistedBeforeSend(node, m);
+        this.send(node, m);
+      }
+      core.advance(rd);
+      if (rd.snapshot !== undefined && node.drainForSnapshot === 'received')
+        node.drainForSnapshot = undefined;
+    }
+    if (node.pipeline.length === 0 && node.drainForSnapshot === 'local') {
+      node.drainForSnapshot = undefined;
+      this.takeLocalSnapshot(node);
+    }
   }
 
   /** What a message sent after persistence promises must really be on this node's disk. */
@@ -507,12 +600,10 @@ export class Simulation {
     }
   }
 
-  private installSnapshot(node: SimNode, index: number, term: number): void {
-    const snap = node.disk.durableSnapshot;
-    if (snap === undefined || snap.meta.index !== index || snap.meta.term !== term) {
-      throw new Error(`invariant: node ${node.id} installs snapshot ${index}/${term} it did not persist`);
-    }
-    node.sm = restoreMachine(snap);
+  /** A received snapshot into the state machine, from bytes stored durably before the core heard of them. */
+  private installSnapshot(node: SimNode, snapshot: StoredSnapshot): void {
+    node.sm = restoreMachine(snapshot);
+    const { index, term } = snapshot.meta;
     this.checker.observeSnapshotLoaded(node.id, index, node.sm.appliedHash, node.sm.stateHash, false);
     this.say(`node ${node.id} installed snapshot ${index}/${term}`);
   }
@@ -606,19 +697,24 @@ export class Simulation {
     this.trace = mix(h, m.entries.length);
     let snapshot: StoredSnapshot | undefined;
     if (m.type === MessageType.Snapshot) {
+      // The core names its compaction point; the host streams its stored snapshot, which may be
+      // newer (a snapshot taken between the core queueing the message and the host taking the
+      // Ready), and the receiver's core is told the meta of the bytes actually sent (types.ts).
       const meta = m.snapshot;
       snapshot = node.disk.writtenSnapshot;
       if (
         meta === undefined ||
         snapshot === undefined ||
-        snapshot.meta.index !== meta.index ||
-        snapshot.meta.term !== meta.term
+        snapshot.meta.index < meta.index ||
+        snapshot.meta.term < meta.term ||
+        (snapshot.meta.index === meta.index && snapshot.meta.term !== meta.term)
       ) {
         throw new InvariantViolation(
           'host-contract',
           `node ${node.id} sends snapshot ${meta?.index}/${meta?.term} but its host stores ${snapshot?.meta.index}/${snapshot?.meta.term}`,
         );
       }
+      if (snapshot.meta !== meta) m = { ...m, snapshot: snapshot.meta };
       this.stats.snapshotsSent++;
     }
     const delays = this.nodes.has(m.to) ? this.network.route(m.from, m.to, this.rng) : [];
@@ -984,9 +1080,24 @@ export class Simulation {
     this.say(`nemesis: transfer leadership ${leader.node.id} -> ${target}`);
   }
 
+  /**
+   * A node snapshots its state machine. As host.ts does, it first drains its Ready pipeline:
+   * the core learns what was applied only through advance(), and the snapshot's meta must
+   * describe the state the machine is in.
+   */
   private nemesisSnapshot(): void {
-    const node = this.pick(this.liveNodes().filter((n) => n.inflight === undefined));
+    const node = this.pick(this.liveNodes().filter((n) => n.drainForSnapshot === undefined));
     if (node === undefined) return;
+    if (node.pipeline.length > 0) {
+      node.drainForSnapshot = 'local';
+      this.say(`nemesis: node ${node.id} drains ${node.pipeline.length} Readies for a snapshot`);
+      return;
+    }
+    this.takeLocalSnapshot(node);
+    this.pump(node);
+  }
+
+  private takeLocalSnapshot(node: SimNode): void {
     const sm = node.sm;
     if (sm.applied <= node.disk.written.snapshotIndex) return;
     const meta = node.core!.appliedSnapshotMeta();
@@ -999,9 +1110,8 @@ export class Simulation {
     node.disk.saveLocalSnapshot({ meta, bytes: sm.serialize(), prefixHash: sm.appliedHash });
     node.core!.compact(meta.index);
     this.stats.snapshotsTaken++;
-    this.pump(node);
     this.say(
-      `nemesis: node ${node.id} snapshot+compact at ${meta.index}/${meta.term} voters [${meta.confState.voters.join(',')}]`,
+      `node ${node.id} snapshot+compact at ${meta.index}/${meta.term} voters [${meta.confState.voters.join(',')}]`,
     );
   }
 

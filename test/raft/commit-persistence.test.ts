@@ -221,6 +221,35 @@ describe('persistence contract (Ready ordering)', () => {
     expect(f.hasReady()).toBe(false);
   });
 
+  it('SIM-4: a suffix overwritten and written back (A→B→A) while its first Ready persists is not counted durable early', () => {
+    // Follower 2 holds [1/1]. Three Readies are taken before the first one is advanced:
+    //   rd1: 2/2 3/2 (leader of term 2)   rd2: 2/3 (term 3 overwrites)   rd3: 2/2 3/2 4/4 (term 4 writes A back)
+    // When rd1 lands, the disk holds 2/2 3/2 — but rd2 is about to replace them (it may even
+    // have landed with rd1's fsync). Matching (index, term) says 3/2 is durable; it is not.
+    const f = coreWithLog(2, [1, 2, 3], [1], { term: 1 });
+    const app = (from: number, term: number, entries: ReturnType<typeof entry>[], commit = 0) =>
+      f.step(msg({ type: MessageType.App, from, to: 2, term, index: 1, logTerm: 1, entries, commit }));
+    app(1, 2, [entry(2, 2), entry(3, 2)]);
+    const rd1 = f.ready();
+    app(3, 3, [entry(2, 3)]);
+    const rd2 = f.ready();
+    app(1, 4, [entry(2, 2), entry(3, 2), entry(4, 4)], 4);
+    const rd3 = f.ready();
+    expect([rd1, rd2, rd3].map((rd) => rd.entries.map((e) => `${e.index}/${e.term}`))).toEqual([
+      ['2/2', '3/2'],
+      ['2/3'],
+      ['2/2', '3/2', '4/4'],
+    ]);
+    f.advance(rd1);
+    // Entries 2..4 are committed, but only index 1 is known durable as it stands now.
+    expect(f.ready().committedEntries.map((e) => e.index)).toEqual([]);
+    f.advance(rd2);
+    expect(f.ready().committedEntries.map((e) => e.index)).toEqual([]);
+    f.advance(rd3);
+    const rd5 = f.ready();
+    expect(rd5.committedEntries.map((e) => `${e.index}/${e.term}`)).toEqual(['2/2', '3/2', '4/4']);
+  });
+
   it('the hard state appears in a Ready exactly when term, vote or commit changed', () => {
     const c = new Cluster([1, 2, 3]);
     c.elect(1);

@@ -30,8 +30,10 @@ describe('simulator determinism', () => {
     expect(hashes.size).toBe(5);
   });
 
-  it('exercises the faults it claims to (elections, crashes, snapshots, conf changes, reads)', () => {
+  it('exercises the faults it claims to (elections, crashes, snapshots, conf changes, reads, pipelined Readies)', () => {
     const totals = {
+      readiesPipelined: 0,
+      fsyncsSkipped: 0,
       elections: 0,
       crashes: 0,
       snapshotsSent: 0,
@@ -44,5 +46,11 @@ describe('simulator determinism', () => {
       for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += stats[k];
     }
     for (const [k, v] of Object.entries(totals)) expect(v, k).toBeGreaterThan(5);
+    // Some runs keep one Ready at a time (depth 1), others keep several in flight.
+    const depths = new Set<number>();
+    for (let seed = 1; seed <= 10; seed++)
+      depths.add(runSimulation({ seed, nodes: 3, steps: 1000 }).stats.maxPipelineDepth);
+    expect(depths.has(1)).toBe(true);
+    expect(Math.max(...depths)).toBeGreaterThanOrEqual(4);
   });
 });

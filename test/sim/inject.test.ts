@@ -21,17 +21,7 @@ function wrapReady(
     const core = createRaftCore(config, boot);
     const originals = new Map<Ready, Ready>();
     const wrapped: SimCore = {
-      tick: () => core.tick(),
-      step: (m) => core.step(m),
-      propose: (d) => core.propose(d),
-      proposeConfChange: (cc) => core.proposeConfChange(cc),
-      readIndex: (ctx) => core.readIndex(ctx),
-      transferLeadership: (to) => core.transferLeadership(to),
-      appliedSnapshotMeta: () => core.appliedSnapshotMeta(),
-      compact: (i) => core.compact(i),
-      reportSnapshotStatus: (to, ok) => core.reportSnapshotStatus(to, ok),
-      reportUnreachable: (to) => core.reportUnreachable(to),
-      hasReady: () => core.hasReady(),
+      ...bindAll(core),
       ready: () => {
         const rd = core.ready();
         const mapped = mapReady(rd, core);
@@ -124,4 +114,42 @@ describe('the simulator catches injected core bugs', () => {
     }));
     expect(firstViolation(liar, 3, 10)?.invariant).toBe('durability');
   });
+
+  it('a core that counts its writes durable as soon as it hands them out: durability', () => {
+    // advance() at ready() time: the leader counts itself in quorums, and nodes apply, before
+    // the fsync. Only a host that keeps Readies in flight across fsyncs gives this away.
+    const hasty: CoreFactory = (config, boot) => {
+      const core = createRaftCore(config, boot);
+      return {
+        ...bindAll(core),
+        ready: () => {
+          const rd = core.ready();
+          core.advance(rd);
+          return rd;
+        },
+        advance: () => undefined,
+      };
+    };
+    const v = firstViolation(hasty, 3, 20);
+    expect(['durability', 'state-machine-safety']).toContain(v?.invariant);
+  });
 });
+
+function bindAll(core: SimCore): SimCore {
+  return {
+    tick: () => core.tick(),
+    step: (m) => core.step(m),
+    propose: (d) => core.propose(d),
+    proposeConfChange: (cc) => core.proposeConfChange(cc),
+    readIndex: (ctx) => core.readIndex(ctx),
+    transferLeadership: (to) => core.transferLeadership(to),
+    appliedSnapshotMeta: () => core.appliedSnapshotMeta(),
+    compact: (i) => core.compact(i),
+    reportSnapshotStatus: (to, ok) => core.reportSnapshotStatus(to, ok),
+    reportUnreachable: (to) => core.reportUnreachable(to),
+    hasReady: () => core.hasReady(),
+    ready: () => core.ready(),
+    advance: (rd) => core.advance(rd),
+    status: () => core.status(),
+  };
+}

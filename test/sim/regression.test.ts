@@ -1,5 +1,5 @@
 /**
- * Seeds that once exposed a bug in the core (see .notes/raft-bugs.md). Harness changes shift
+ * Seeds that once exposed a bug in the core (see .notes/raft-bugs.md) or in the harness. Harness changes shift
  * what a seed does, so each entry also says what it caught at the time.
  */
 import { describe, expect, it } from 'vitest';
@@ -27,6 +27,9 @@ const REGRESSIONS: readonly Regression[] = [
   { seed: 730, nodes: 3, bug: 'SIM-2 restart refused a torn write (entries kept, hard state lost)' },
   { seed: 871, nodes: 3, bug: 'SIM-2' },
   { seed: 2283, nodes: 3, bug: 'SIM-3 deadlock after a leader appended its own removal and lost leadership' },
+  // Harness (not core) bugs found when the simulated host began pipelining Readies:
+  { seed: 1016, nodes: 5, bug: 'harness: a Snapshot message named an older snapshot than the host streams' },
+  { seed: 2669, nodes: 5, bug: 'harness: same' },
 ];
 
 describe('regression seeds', () => {
