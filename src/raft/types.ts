@@ -155,7 +155,9 @@ export interface ReadState {
  * 4. Apply `committedEntries` in order (and install `snapshot` into the state machine before them).
  * 5. Answer `readStates` once the state machine has applied ≥ their index.
  * 6. Call advance(ready).
- * ready() may not be called again before advance().
+ * ready() may be called again before advance() (at most MAX_INFLIGHT_READIES outstanding): the
+ * host then persists Readies in the order it got them, sends each one's `messages` only once it
+ * (and so every earlier one) is durable, and advances them in order (see RaftCore.ready()).
  */
 export interface Ready {
   readonly softState?: SoftState;

@@ -179,6 +179,8 @@ export class Simulation {
   private readonly chaosSteps: number;
   private readonly leaderChurnRate: number;
   private readonly pipelineDepth: number;
+  /** Share of fsyncs that stall for many ticks (a busy disk): Readies pile up behind them, terms move on. */
+  private readonly fsyncStallRate: number;
   private readonly log: ((line: string) => void) | undefined;
   private nowMs = 0;
   private step = 0;
@@ -247,8 +249,9 @@ export class Simulation {
     // Readies a host keeps outstanding while their fsyncs run (node/host.ts takes up to 8). A
     // quarter of the runs keep one at a time, as a host without pipelining does.
     this.pipelineDepth = chance(rng, 0.25) ? 1 : between(rng, 2, MAX_PIPELINE_DEPTH);
+    this.fsyncStallRate = chance(rng, 0.3) ? 0.1 : 0;
     this.say(
-      `config ${JSON.stringify(this.config)} leaderChurnRate ${this.leaderChurnRate} pipelineDepth ${this.pipelineDepth}`,
+      `config ${JSON.stringify(this.config)} leaderChurnRate ${this.leaderChurnRate} pipelineDepth ${this.pipelineDepth} fsyncStallRate ${this.fsyncStallRate}`,
     );
     for (const id of ids) this.startNode(this.addNode(id));
     this.queue.push(between(rng, 1, 20), { kind: 'nemesis' });
@@ -503,7 +506,9 @@ export class Simulation {
     } else if (chance(this.rng, 0.7)) {
       // fsync takes a while: the core keeps ticking and stepping meanwhile, more Readies may
       // start, and a crash now loses a suffix of the unsynced writes.
-      this.queue.push(this.nowMs + between(this.rng, 0, 6), {
+      const stalled = !this.healing && chance(this.rng, this.fsyncStallRate);
+      const delayMs = stalled ? between(this.rng, 20, 150) : between(this.rng, 0, 6);
+      this.queue.push(this.nowMs + delayMs, {
         kind: 'fsync',
         node,
         incarnation: node.incarnation,
