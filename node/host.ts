@@ -357,15 +357,25 @@ export class Host<R> {
   }
 
   private async streamSnapshot(m: Message): Promise<void> {
-    const meta = m.snapshot;
-    if (!meta) throw new Error('invariant: Snapshot message without metadata');
+    if (!m.snapshot) throw new Error('invariant: Snapshot message without metadata');
     let ok = false;
+    let sentIndex = m.snapshot.index;
     try {
-      await this.peers.sendSnapshot(m, this.snapshots.readChunks(meta.index));
+      // Send the newest stored snapshot, named by its own metadata: the one the core named may
+      // already be pruned by a newer local snapshot, and a newer one serves the follower better.
+      const latest = await this.snapshots.latest();
+      if (!latest || latest.meta.index < m.snapshot.index) {
+        throw new Error(`no stored snapshot at or after index ${m.snapshot.index}`);
+      }
+      sentIndex = latest.meta.index;
+      await this.peers.sendSnapshot(
+        { ...m, snapshot: latest.meta },
+        this.snapshots.readChunks(latest.meta.index),
+      );
       ok = true;
-      this.log.info('snapshot sent', { to: m.to, index: meta.index });
+      this.log.info('snapshot sent', { to: m.to, index: sentIndex });
     } catch (err) {
-      this.log.warn('snapshot send failed', { to: m.to, index: meta.index, error: (err as Error).message });
+      this.log.warn('snapshot send failed', { to: m.to, index: sentIndex, error: (err as Error).message });
     }
     if (!this.closed) {
       this.core.reportSnapshotStatus(m.to, ok);
