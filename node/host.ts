@@ -152,8 +152,15 @@ export class Host<R> {
   // ---- inputs -------------------------------------------------------------------------------
 
   step(msg: Message): void {
-    if (this.closed) return;
-    this.core.step(msg);
+    if (this.closed || this.fatalError) return;
+    try {
+      this.core.step(msg);
+    } catch (err) {
+      // Only an invariant breach throws here (e.g. a peer asking us to overwrite a committed
+      // entry): stop rather than let a forged or buggy peer corrupt this replica.
+      this.fail(err as Error);
+      return;
+    }
     this.schedule();
   }
 
@@ -299,9 +306,10 @@ export class Host<R> {
 
   private fail(err: Error): void {
     if (this.fatalError) return;
-    // A failed fsync or write leaves us unsure what is durable: stop, never continue unsafely.
+    // A failed fsync or write leaves us unsure what is durable, and a broken invariant means a
+    // bug or a forged peer: stop (fail-stop), never continue unsafely.
     this.fatalError = err;
-    this.log.error('storage failure; stopping the node', { error: err.message });
+    this.log.error('stopping the node', { error: err.message });
     this.onFatal(err);
   }
 
@@ -430,9 +438,11 @@ export class Host<R> {
     }
     this.drainingForSnapshot = false;
     this.snapshotInFlight = true;
-    void this.takeSnapshot().finally(() => {
-      this.snapshotInFlight = false;
-    });
+    this.takeSnapshot()
+      .catch((err: unknown) => this.fail(err as Error))
+      .finally(() => {
+        this.snapshotInFlight = false;
+      });
   }
 
   /** Streams the machine to disk while applies continue (the machine copies on write). */
