@@ -77,6 +77,7 @@ class Connection {
   private protocolError: string | undefined;
   private paused = false;
   private closing = false;
+  private flushScheduled = false;
   readonly state: ConnState;
 
   constructor(
@@ -134,7 +135,15 @@ class Connection {
 
   private fill(slot: number, reply: Reply): void {
     this.slots[slot] = reply;
-    this.flush();
+    // Replies of one Raft entry resolve one microtask at a time: flush once after all of them
+    // (one write syscall per connection per batch, not one per reply).
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
+    }
   }
 
   /** Writes every reply that is ready, in order, in one socket write. */
