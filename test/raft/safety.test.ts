@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createRng, MessageType, Role, type Entry, type Message, type Rng } from '../../src/raft/index.js';
-import { Cluster } from './harness.js';
+import { Cluster, msg } from './harness.js';
 
 interface Checker {
   leaderOfTerm: Map<number, number>;
@@ -38,20 +38,7 @@ function check(c: Cluster, chk: Checker): void {
 
 /** Garbage a real network or a buggy peer could produce without forging a current leader's log. */
 function garbage(rng: Rng, real: Message | undefined, ids: number[]): Message {
-  const base: Message = real ?? {
-    type: MessageType.Heartbeat,
-    from: 1,
-    to: 2,
-    term: 0,
-    logTerm: 0,
-    index: 0,
-    entries: [],
-    commit: 0,
-    reject: false,
-    rejectHint: 0,
-    rejectTerm: 0,
-    context: 0,
-  };
+  const base: Message = real ?? msg({ type: MessageType.Heartbeat, from: 1, to: 2, term: 0 });
   const pick = rng.int(8);
   const to = ids[rng.int(ids.length)]!;
   switch (pick) {
