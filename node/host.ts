@@ -58,7 +58,6 @@ export interface HostEvents {
 
 export interface HostOptions {
   readonly id: number;
-  readonly voters: readonly number[];
   readonly tickMs: number;
   readonly electionTicks: number;
   readonly heartbeatTicks: number;
@@ -205,11 +204,6 @@ export class Host<R> {
       this.schedule();
     }
     return this.reads.wait(this.openReadContext);
-  }
-
-  transferLeadership(to: number): void {
-    this.core.transferLeadership(to);
-    this.schedule();
   }
 
   // ---- queries ------------------------------------------------------------------------------

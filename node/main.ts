@@ -99,7 +99,6 @@ async function run(config: NodeConfig, log: Logger): Promise<void> {
   const hostRef = new Host(
     {
       id: config.id,
-      voters: [...config.peers.keys()],
       tickMs: config.tickMs,
       electionTicks: config.electionTicks,
       heartbeatTicks: config.heartbeatTicks,
