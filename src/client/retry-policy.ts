@@ -52,6 +52,9 @@ export function classifyReplyError(message: string): FailureKind {
   const moved = MOVED_PATTERN.exec(message);
   if (moved?.[1] !== undefined) return { kind: 'moved', address: moved[1] };
   if (/^TRYAGAIN\b/.test(message)) return { kind: 'tryagain' };
+  // The node could not learn the fate of the command (leader lost mid-request, commit not
+  // confirmed in time): like a connection lost after sending, never a final "not applied".
+  if (/^TIMEOUT\b/.test(message)) return { kind: 'unknown-outcome' };
   return { kind: 'reply-error' };
 }
 

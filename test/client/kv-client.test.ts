@@ -104,6 +104,16 @@ describe('KvClient against scripted nodes', () => {
     expect(node.commands).toEqual([['SET', 'x', 'y']]);
   });
 
+  it('treats -TIMEOUT (the node could not learn the outcome) as unknown: a write is not resent', async () => {
+    const node = await start(PORT + 30, (argv) => {
+      if (argv[0] === 'RAFT.LEADER') return array(integer(1), bulk(`127.0.0.1:${PORT + 30}`));
+      return error('TIMEOUT forwarding to leader 2 failed, outcome unknown: connection closed');
+    });
+    const c = client([node.address]);
+    await expect(c.command(['SET', 'x', 'y'])).rejects.toBeInstanceOf(OutcomeUnknownError);
+    expect(node.commands).toEqual([['SET', 'x', 'y']]);
+  });
+
   it('does resend a read whose connection died', async () => {
     let crashes = 1;
     const node = await start(PORT + 8, (argv, socket) => {

@@ -14,6 +14,9 @@ describe('retry policy', () => {
       address: '127.0.0.1:7011',
     });
     expect(classifyReplyError('TRYAGAIN no leader')).toEqual({ kind: 'tryagain' });
+    expect(classifyReplyError('TIMEOUT forwarding to leader 2 failed, outcome unknown: closed')).toEqual({
+      kind: 'unknown-outcome',
+    });
     expect(classifyReplyError('WRONGTYPE Operation against a key')).toEqual({ kind: 'reply-error' });
     expect(classifyReplyError('ERR MOVED is not a thing')).toEqual({ kind: 'reply-error' });
   });
