@@ -119,10 +119,12 @@ export class Host<R> {
       maxEntriesPerMsg: 4096,
       maxBytesPerMsg: 4 * 1024 * 1024,
       maxUncommittedEntries: 100_000,
+      lazyCommitBroadcast: true,
       // Election jitter only needs to differ between nodes and runs; it is not a secret.
       rng: createRng((opts.id * 2654435761) ^ Date.now()),
     };
     this.core = new RaftCore(config, boot);
+    this.wal.flushOnLoopThread = this.role !== Role.Leader;
     this.appliedIndex = boot.applied;
     this.writtenHardState = boot.hardState;
     this.snapshotIndex = boot.snapshot?.index ?? 0;
@@ -346,6 +348,8 @@ export class Host<R> {
     }
     if (role !== this.role) {
       this.role = role;
+      // See Wal.flushOnLoopThread: a follower or candidate only waits for its fsync.
+      this.wal.flushOnLoopThread = role !== Role.Leader;
       this.events.onRoleChange?.(role);
     }
   }

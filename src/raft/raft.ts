@@ -116,6 +116,8 @@ export class RaftCore {
   // Leader: sends deferred to the next ready() so that many proposals share one App.
   private appendPending = false;
   private commitPending = false;
+  /** lazyCommitBroadcast: the commit advanced and followers have not been sent it yet. */
+  private commitUnannounced = false;
 
   // Leader: linearizable reads.
   private pendingReads: PendingRead[] = [];
@@ -533,6 +535,7 @@ export class RaftCore {
     this.progress.clear();
     this.appendPending = false;
     this.commitPending = false;
+    this.commitUnannounced = false;
     this.pendingReads = [];
     this.lastRoundSeq = this.readSeq;
     this.confirmedSeq = this.readSeq;
@@ -654,6 +657,10 @@ export class RaftCore {
     if (this.heartbeatElapsed >= this.cfg.heartbeatTimeoutTicks) {
       this.heartbeatElapsed = 0;
       this.bcastHeartbeat();
+    }
+    if (this.commitUnannounced) {
+      this.commitUnannounced = false;
+      this.commitPending = true;
     }
   }
 
@@ -1045,7 +1052,8 @@ export class RaftCore {
     if (candidate <= this.log.commit || this.log.term(candidate) !== this.term) return false;
     const hadCommittedInTerm = this.committedInTerm();
     this.log.commitTo(candidate);
-    this.commitPending = true;
+    if (this.cfg.lazyCommitBroadcast === true) this.commitUnannounced = true;
+    else this.commitPending = true;
     if (!hadCommittedInTerm) {
       // Reads registered before our first commit in this term get that commit as read index.
       for (const r of this.pendingReads) if (r.index === 0) r.index = candidate;

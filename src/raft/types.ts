@@ -196,6 +196,16 @@ export interface RaftConfig {
   readonly maxCommittedEntriesPerReady?: number;
   /** Bound on linearizable reads queued at the leader (default 4096); beyond it readIndex() returns false. */
   readonly maxPendingReads?: number;
+  /**
+   * false (default): a commit advance with no new entries to carry it is sent at once, as an
+   * empty App to every follower. true: it waits for the next App with entries or the next
+   * tick, whichever comes first. Under load the next App follows within a batch, so this saves
+   * a message and an acknowledgement per follower per commit; when the load stops, followers
+   * learn the last commit up to one tick late (their apply, not the commit, lags). Commit
+   * knowledge on followers is never needed for safety, and a follower's ReadIndex round
+   * carries the commit in its heartbeat.
+   */
+  readonly lazyCommitBroadcast?: boolean;
 }
 
 /** What the core starts from after a restart (or, fresh, from the initial membership). */

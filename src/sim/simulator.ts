@@ -235,6 +235,8 @@ export class Simulation {
       preVote: chance(rng, 0.75),
       checkQuorum: chance(rng, 0.75),
       maxInflightMsgs: between(rng, 1, 16),
+      // From its own stream, so that every older seed still replays the run it found.
+      lazyCommitBroadcast: createRng(options.seed ^ 0x5bd1e995).int(2) === 1,
       // One entry per App in a quarter of the runs: a new leader then re-replicates an old-term
       // entry apart from its no-op, the window that old-term commit-by-counting bugs need.
       maxEntriesPerMsg: chance(rng, 0.25) ? 1 : between(rng, 2, 16),

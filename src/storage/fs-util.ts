@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
 /**
@@ -25,6 +26,16 @@ export async function writeFully(
     const { bytesWritten } = await fh.write(buf, done, length - done, position + done);
     if (bytesWritten <= 0) throw new Error(`invariant: write made no progress at ${position + done}`);
     done += bytesWritten;
+  }
+}
+
+/** Positional write of all of `buf` on the calling thread; loops because a write may be short. */
+export function writeFullySync(fd: number, buf: Buffer, position: number): void {
+  let done = 0;
+  while (done < buf.length) {
+    const written = writeSync(fd, buf, done, buf.length - done, position + done);
+    if (written <= 0) throw new Error(`invariant: write made no progress at ${position + done}`);
+    done += written;
   }
 }
 

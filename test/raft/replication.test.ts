@@ -189,6 +189,29 @@ describe('§5.3 log replication', () => {
     expect(more.map((m) => m.entries[0]!.index)).toEqual([6, 7]);
   });
 
+  it('lazyCommitBroadcast: a commit advance rides on the next App with entries, or goes out at the next tick', () => {
+    const commitOnlyApps = (ms: Message[]) =>
+      ms.filter((m) => m.type === MessageType.App && m.to === 2 && m.entries.length === 0);
+    for (const lazy of [false, true]) {
+      const l = leaderFrom([], 2, { lazyCommitBroadcast: lazy, heartbeatTimeoutTicks: 5 });
+      drain(l);
+      // Follower 2 holds the no-op: the commit advances to 1.
+      l.step(msg({ type: MessageType.AppResp, from: 2, to: 1, term: 2, index: 1 }));
+      const afterAck = drainMessages(l);
+      expect(l.status().commitIndex).toBe(1);
+      expect(commitOnlyApps(afterAck).map((m) => m.commit)).toEqual(lazy ? [] : [1]);
+      // The next proposal's App carries the new commit either way.
+      l.propose(new Uint8Array([7]));
+      const withEntries = drainMessages(l).filter((m) => m.type === MessageType.App && m.to === 2);
+      expect(withEntries.map((m) => [m.entries.length, m.commit])).toEqual([[1, 1]]);
+      // Its acknowledgement commits entry 2; lazily, followers hear of it at the next tick.
+      l.step(msg({ type: MessageType.AppResp, from: 2, to: 1, term: 2, index: 2 }));
+      expect(commitOnlyApps(drainMessages(l)).map((m) => m.commit)).toEqual(lazy ? [] : [2]);
+      l.tick();
+      expect(commitOnlyApps(drainMessages(l)).map((m) => m.commit)).toEqual(lazy ? [2] : []);
+    }
+  });
+
   it('probe: a follower in probe state gets one App at a time until it answers', () => {
     const l = leaderFrom([], 2);
     const first = drainMessages(l).filter((m) => m.type === MessageType.App && m.to === 3);

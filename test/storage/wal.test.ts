@@ -122,6 +122,27 @@ describe('Wal basics', () => {
     await w2.close();
   });
 
+  it('flushOnLoopThread: flushes on the event-loop thread keep order, group commit and rotation', async () => {
+    const { wal } = await open(dir, { segmentSizeBytes: 4096 });
+    wal.flushOnLoopThread = true;
+    const together = Array.from({ length: 40 }, (_, i) => wal.append({ entries: [entry(i + 1)] }));
+    await Promise.all(together);
+    expect(wal.stats.flushes).toBe(1);
+    // Enough single-append flushes to rotate segments several times (a rotation flush creates
+    // the file and fsyncs the directory, which goes through the pool whatever the mode).
+    for (let i = 41; i <= 240; i++) {
+      if (i === 140) wal.flushOnLoopThread = false;
+      if (i === 170) wal.flushOnLoopThread = true;
+      await wal.append({ entries: [entry(i, 2)], hardState: { term: 2, vote: 1, commit: i - 1 } });
+    }
+    expect(wal.stats.segments).toBeGreaterThan(2);
+    await wal.close();
+    const { wal: w2, recovered } = await open(dir, { segmentSizeBytes: 4096 });
+    expect(summary(recovered.entries)).toEqual([...range(1, 40), ...range(41, 240, 2)]);
+    expect(recovered.hardState).toEqual({ term: 2, vote: 1, commit: 239 });
+    await w2.close();
+  });
+
   it('backpressure: batches stay within maxBatchBytes, callers wait, order is kept', async () => {
     const { wal } = await open(dir, { maxBatchBytes: 1024 });
     const done = Array.from({ length: 200 }, (_, i) => wal.append({ entries: [entry(i + 1, 1, 100)] }));
