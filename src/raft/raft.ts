@@ -1090,11 +1090,18 @@ export class RaftCore {
     const confirmed = acks[n - quorum(n)]!;
     if (confirmed > this.confirmedSeq) this.confirmedSeq = confirmed;
     let k = 0;
+    let toldCommit: NodeId[] | undefined;
     while (k < this.pendingReads.length && this.pendingReads[k]!.seq <= confirmed) {
       const r = this.pendingReads[k]!;
       if (r.from === this.id) {
         this.readStates.push({ index: r.index, context: r.context });
       } else {
+        if (this.cfg.lazyCommitBroadcast === true && !(toldCommit ??= []).includes(r.from)) {
+          // The follower may not know the commit it is about to wait for (its heartbeat was
+          // capped at its match then): an App carrying it goes first, on the same connection.
+          toldCommit.push(r.from);
+          this.sendAppend(r.from, true);
+        }
         this.send(MessageType.ReadIndexResp, r.from, (msg) => {
           msg.index = r.index;
           msg.context = r.context;

@@ -69,6 +69,29 @@ describe('ReadIndex (dissertation §6.4)', () => {
     expect(c.sent.some((m) => m.type === MessageType.ReadIndex && m.from === 2 && m.to === 1)).toBe(true);
   });
 
+  it('ReadIndex with lazyCommitBroadcast: a follower learns the commit it must apply before its read index', () => {
+    const c = new Cluster([1, 2, 3], { lazyCommitBroadcast: true, heartbeatTimeoutTicks: 5 });
+    c.elect(1);
+    c.stabilize();
+    c.propose(1, 'x');
+    c.processReady(1);
+    // Follower 2's App is held back (slow link): 3 alone completes the quorum for 'x'.
+    const held = c.queue.filter((m) => m.to === 2);
+    c.queue = c.queue.filter((m) => m.to !== 2);
+    c.stabilize();
+    const x = c.core(1).status().commitIndex;
+    expect(c.appliedData(1)).toContain('x');
+    expect(c.core(2).status().commitIndex).toBeLessThan(x);
+    // 2 reads; its App arrives just before the read round, so the round's heartbeat to 2 still
+    // carries a commit capped below 'x'. No tick follows: the leader must tell 2 the commit.
+    expect(c.core(2).readIndex(7)).toBe(true);
+    c.processReady(2);
+    c.queue = [...held, ...c.queue];
+    c.stabilize();
+    expect(c.readStates.get(2)).toEqual([{ index: x, context: 7 }]);
+    expect(c.core(2).status().appliedIndex).toBeGreaterThanOrEqual(x);
+  });
+
   it('ReadIndex: equal contexts from different nodes are answered separately', () => {
     const c = settled();
     c.core(1).readIndex(5);
