@@ -348,55 +348,66 @@ function redisServer(port: number, dir: string, durable: boolean): ChildProcess 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-ceiling-'));
   const results: Result[] = [];
+  // Each Node floor right before redis-server doing the same work, on ports of its own.
+  const runs: {
+    workload: string;
+    target: string;
+    test: string;
+    start: (port: number) => Promise<ChildProcess[]>;
+  }[] = [
+    {
+      workload: 'PING',
+      target: 'node: read + write only',
+      test: 'ping_mbulk',
+      start: async (port) => [self(['--role', 'pong', '--port', String(port)])],
+    },
+    {
+      workload: 'PING',
+      target: 'redis-server',
+      test: 'ping_mbulk',
+      start: async (port) => [redisServer(port, dir, false)],
+    },
+    {
+      workload: 'SET',
+      target: 'node: 3-process floor, fsync',
+      test: 'set',
+      start: (port) => pipeline(dir, true, port),
+    },
+    {
+      workload: 'SET',
+      target: 'redis-server appendfsync always',
+      test: 'set',
+      start: async (port) => [redisServer(port, dir, true)],
+    },
+    {
+      workload: 'GET',
+      target: 'node: 3-process floor, quorum round',
+      test: 'get',
+      start: (port) => pipeline(dir, false, port),
+    },
+    {
+      workload: 'GET',
+      target: 'redis-server',
+      test: 'get',
+      start: async (port) => [redisServer(port, dir, false)],
+    },
+  ];
   try {
-    const pong = self(['--role', 'pong', '--port', String(BASE_PORT)]);
-    results.push(
-      await withChildren([pong], () =>
-        redisBenchmark('PING', 'node: read + write only', BASE_PORT, 'ping_mbulk', [pong.pid!]),
-      ),
-    );
-    const r1 = redisServer(BASE_PORT + 9, dir, false);
-    results.push(
-      await withChildren([r1], () =>
-        redisBenchmark('PING', 'redis-server', BASE_PORT + 9, 'ping_mbulk', [r1.pid!]),
-      ),
-    );
-
-    const set = await pipeline(dir, true, BASE_PORT + 10);
-    results.push(
-      await withChildren(set, () =>
-        redisBenchmark(
-          'SET',
-          'node: 3-process floor, fsync',
-          BASE_PORT + 10,
-          'set',
-          set.map((c) => c.pid!),
+    for (const [k, run] of runs.entries()) {
+      const port = BASE_PORT + 10 * k;
+      const children = await run.start(port);
+      results.push(
+        await withChildren(children, () =>
+          redisBenchmark(
+            run.workload,
+            run.target,
+            port,
+            run.test,
+            children.map((c) => c.pid!),
+          ),
         ),
-      ),
-    );
-    const r2 = redisServer(BASE_PORT + 19, dir, true);
-    results.push(
-      await withChildren([r2], () =>
-        redisBenchmark('SET', 'redis-server appendfsync always', BASE_PORT + 19, 'set', [r2.pid!]),
-      ),
-    );
-
-    const get = await pipeline(dir, false, BASE_PORT + 20);
-    results.push(
-      await withChildren(get, () =>
-        redisBenchmark(
-          'GET',
-          'node: 3-process floor, quorum round',
-          BASE_PORT + 20,
-          'get',
-          get.map((c) => c.pid!),
-        ),
-      ),
-    );
-    const r3 = redisServer(BASE_PORT + 29, dir, false);
-    results.push(
-      await withChildren([r3], () => redisBenchmark('GET', 'redis-server', BASE_PORT + 29, 'get', [r3.pid!])),
-    );
+      );
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
