@@ -150,7 +150,7 @@ export class Wal {
   /** Appends that did not fit into `filling`; admitted in order after the next flush. */
   private readonly queued: QueuedAppend[] = [];
   private flushing = false;
-  private flushTimer: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  private flushTimer: NodeJS.Immediate | NodeJS.Timeout | 'microtask' | undefined;
   private failure: unknown;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
@@ -451,11 +451,19 @@ export class Wal {
   private scheduleFlush(): void {
     if (this.flushing || this.flushTimer !== undefined || this.filling.waiters.length === 0) return;
     const waitMs = this.windowMs > 0 ? this.filling.openedAtMs + this.windowMs - performance.now() : 0;
-    // Even in adaptive mode, defer to setImmediate: appends issued in the same tick join this flush.
     const fire = (): void => {
       this.flushTimer = undefined;
       void this.flush();
     };
+    if (waitMs <= 0 && this.flushOnLoopThread) {
+      // The flush blocks the loop anyway: run it at the end of this task, after every append
+      // made in it (the host appends all Readies of a turn in one go), not one loop turn later.
+      // Saves a turn on a follower's path from receiving entries to acknowledging them.
+      this.flushTimer = 'microtask';
+      queueMicrotask(fire);
+      return;
+    }
+    // In adaptive mode defer to setImmediate: appends issued in the same tick join this flush.
     this.flushTimer = waitMs > 0 ? setTimeout(fire, waitMs) : setImmediate(fire);
   }
 
