@@ -53,6 +53,8 @@ const TOMBSTONE: Buffer = Buffer.alloc(0);
 const ABSENT: Buffer = Buffer.alloc(0);
 
 const integer = (value: number | bigint): KvResult => ({ type: 'integer', value });
+/** A map slot's value as the store's users see it: a tombstone (see beginSnapshot) is absent. */
+const live = (raw: Buffer | undefined): Buffer | undefined => (raw === TOMBSTONE ? undefined : raw);
 const bulk = (value: Buffer): KvResult => ({ type: 'bulk', value });
 
 /** The key's map representation: latin1 string of its bytes. */
@@ -187,11 +189,11 @@ export class KvStore {
         return OK_RESULT;
       case 'cas': {
         const k = keyOf(cmd.key);
-        const old = this.get(k);
+        const old = live(this.map.get(k));
         const match =
           cmd.expected === null ? old === undefined : old !== undefined && old.equals(cmd.expected);
         if (!match) return integer(0);
-        this.put(k, Buffer.from(cmd.value));
+        this.put(k, Buffer.from(cmd.value), old);
         return integer(1);
       }
     }
@@ -290,15 +292,15 @@ export class KvStore {
   }
 
   private applySet(k: string, value: Buffer, mode: 'none' | 'NX' | 'XX', get: boolean): KvResult {
-    const old = this.get(k);
+    const old = live(this.map.get(k));
     const allowed = mode === 'none' || (mode === 'NX' ? old === undefined : old !== undefined);
-    if (allowed) this.put(k, Buffer.from(value));
+    if (allowed) this.put(k, Buffer.from(value), old);
     if (get) return old === undefined ? NIL_RESULT : bulk(old);
     return allowed ? OK_RESULT : NIL_RESULT;
   }
 
   private applyIncrBy(k: string, delta: bigint): KvResult {
-    const old = this.get(k);
+    const old = live(this.map.get(k));
     let current = 0n;
     if (old !== undefined) {
       const parsed = parseInt64(old);
@@ -307,14 +309,15 @@ export class KvStore {
     }
     const next = current + delta;
     if (next < INT64_MIN || next > INT64_MAX) return { type: 'error', message: ERR_OVERFLOW };
-    this.put(k, Buffer.from(next.toString(), 'latin1'));
+    this.put(k, Buffer.from(next.toString(), 'latin1'), old);
     return integer(next);
   }
 
-  /** Sets k to value (already owned by the store). */
-  private put(k: string, value: Buffer): void {
-    const raw = this.map.get(k);
-    const old = raw === TOMBSTONE ? undefined : raw;
+  /**
+   * Sets k to value (already owned by the store). `old` is k's live value, when the caller has
+   * just looked it up (one hash lookup per write instead of two on the hot path).
+   */
+  private put(k: string, value: Buffer, old: Buffer | undefined = live(this.map.get(k))): void {
     if (this.saved !== null && !this.saved.has(k)) this.saved.set(k, old ?? ABSENT);
     this.map.set(k, value);
     if (old === undefined) {
