@@ -202,8 +202,8 @@ export interface RaftConfig {
    * tick, whichever comes first. Under load the next App follows within a batch, so this saves
    * a message and an acknowledgement per follower per commit; when the load stops, followers
    * learn the last commit up to one tick late (their apply, not the commit, lags). Commit
-   * knowledge on followers is never needed for safety, and a follower's ReadIndex round
-   * carries the commit in its heartbeat.
+   * knowledge on followers is never needed for safety; before answering a follower's
+   * ReadIndex the leader sends it an App carrying the commit, so its read does not wait.
    */
   readonly lazyCommitBroadcast?: boolean;
 }
