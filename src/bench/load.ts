@@ -7,8 +7,8 @@
  * It talks RESP through ioredis directly rather than through KvClient: a benchmark must not
  * hide retries, redirects or failovers; every error reply is counted, nothing is retried.
  */
-import { parseAddress } from '../client/kv-client.js';
-import { Redis } from 'ioredis';
+import { failFastRedis } from '../client/fail-fast-redis.js';
+import type { Redis } from 'ioredis';
 
 import { LatencyHistogram, type LatencySummaryMs, summarizeMs } from './histogram.js';
 
@@ -82,21 +82,12 @@ function checkOptions(options: LoadOptions): void {
 }
 
 async function connect(options: LoadOptions): Promise<Redis> {
-  const { host, port } = parseAddress(options.address);
-  const redis = new Redis({
-    host,
-    port,
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableReadyCheck: false,
-    disableClientInfo: true,
-    connectTimeout: 2_000,
-    commandTimeout: options.commandTimeoutMs ?? 10_000,
+  const redis = failFastRedis({
+    address: options.address,
+    connectTimeoutMs: 2_000,
+    commandTimeoutMs: options.commandTimeoutMs ?? 10_000,
     ...(options.password !== undefined ? { password: options.password } : {}),
   });
-  redis.on('error', () => undefined); // surfaced through the command promises
   await redis.connect();
   return redis;
 }

@@ -7,7 +7,8 @@
  * Reads go to each node's own RESP port, not to the leader: a follower answers from its own
  * state machine after a ReadIndex barrier, so this reads every replica's copy.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { failFastRedis } from '../client/fail-fast-redis.js';
 
 import { type HistoryRecorder, type RegisterValue } from './history.js';
 import { type LedgerEntry } from './workload.js';
@@ -47,20 +48,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 async function connect(address: string, timeoutMs: number): Promise<Redis> {
-  const colon = address.lastIndexOf(':');
-  const redis = new Redis({
-    host: address.slice(0, colon),
-    port: Number(address.slice(colon + 1)),
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableReadyCheck: false,
-    disableClientInfo: true,
-    connectTimeout: timeoutMs,
-    commandTimeout: timeoutMs,
-  });
-  redis.on('error', () => undefined);
+  const redis = failFastRedis({ address, connectTimeoutMs: timeoutMs, commandTimeoutMs: timeoutMs });
   await redis.connect();
   return redis;
 }

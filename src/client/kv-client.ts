@@ -3,7 +3,10 @@
  * RAFT.LEADER, follows -MOVED, and retries across a failover with bounded backoff — but only
  * what retry-policy.ts says is safe. One connection per node address, created lazily.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { failFastRedis, parseAddress } from './fail-fast-redis.js';
+
+export { parseAddress } from './fail-fast-redis.js';
 
 import {
   type BackoffPolicy,
@@ -75,16 +78,6 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 1_000;
 export const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
 export const DEFAULT_RETRY_DEADLINE_MS = 15_000;
 export const DEFAULT_MAX_ATTEMPTS = 50;
-
-/** Parses `host:port` (the last colon splits, so bracket-less IPv6 hosts work too). */
-export function parseAddress(address: string): { host: string; port: number } {
-  const colon = address.lastIndexOf(':');
-  const port = Number(address.slice(colon + 1));
-  if (colon <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new Error(`bad address "${address}" (expected host:port)`);
-  }
-  return { host: address.slice(0, colon), port };
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -228,25 +221,12 @@ export class KvClient {
     const existing = this.connections.get(address);
     if (existing !== undefined && existing.status === 'ready') return existing;
     if (existing !== undefined) this.drop(address);
-    const { host, port } = parseAddress(address);
-    const redis = new Redis({
-      host,
-      port,
-      lazyConnect: true,
-      // Fail fast and let this class decide about retries: ioredis's own reconnect/resend
-      // would re-send writes whose outcome is unknown.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-      reconnectOnError: null,
-      enableReadyCheck: false,
-      disableClientInfo: true,
-      autoResubscribe: false,
-      connectTimeout: this.options.connectTimeoutMs,
-      commandTimeout: this.options.commandTimeoutMs,
+    const redis = failFastRedis({
+      address,
+      connectTimeoutMs: this.options.connectTimeoutMs,
+      commandTimeoutMs: this.options.commandTimeoutMs,
       ...(this.options.password !== undefined ? { password: this.options.password } : {}),
     });
-    redis.on('error', () => undefined); // surfaced through the command promises instead
     this.connections.set(address, redis);
     try {
       await redis.connect();
