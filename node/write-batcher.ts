@@ -56,14 +56,20 @@ export class WriteBatcher {
         bytes += size;
         end++;
       }
-      this.proposeBatch(all.slice(start, end));
+      this.proposeBatch(all.slice(start, end), bytes);
       start = end;
     }
   }
 
-  private proposeBatch(batch: Queued[]): void {
+  /** `commandBytes`: the batch's summed encodedCommandBytes, computed while bounding it. */
+  private proposeBatch(batch: Queued[], commandBytes: number): void {
     this.onProposal?.();
-    this.propose(encodeBatch(batch.map((q) => q.cmd))).then(
+    this.propose(
+      encodeBatch(
+        batch.map((q) => q.cmd),
+        commandBytes,
+      ),
+    ).then(
       (results) => {
         if (results.length !== batch.length) {
           throw new Error(`invariant: batch of ${batch.length} commands gave ${results.length} results`);

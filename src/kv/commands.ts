@@ -185,10 +185,15 @@ export function encodeCommand(cmd: KvCommand): Buffer {
   return w.buf;
 }
 
-/** One entry holding many commands, applied in order. The caller bounds the batch (count and bytes). */
-export function encodeBatch(cmds: readonly KvCommand[]): Buffer {
+/**
+ * One entry holding many commands, applied in order. The caller bounds the batch (count and
+ * bytes); a caller that has already summed encodedCommandBytes over `cmds` (to bound it) passes
+ * the sum so it is not computed twice. A wrong sum fails the size invariant below.
+ */
+export function encodeBatch(cmds: readonly KvCommand[], commandBytes?: number): Buffer {
   let size = 1 + varintBytes(cmds.length);
-  for (const c of cmds) size += encodedCommandBytes(c);
+  if (commandBytes !== undefined) size += commandBytes;
+  else for (const c of cmds) size += encodedCommandBytes(c);
   const w = new Writer(Buffer.allocUnsafe(size));
   w.u8(ENTRY_BATCH);
   w.varint(cmds.length);

@@ -91,6 +91,10 @@ describe('kv command encoding', () => {
       const cmds = Array.from({ length: rng.int(200) }, () => randomCommand(rng));
       const bytes = encodeBatch(cmds);
       expect(show(decodeBatch(bytes))).toBe(show(cmds));
+      // The caller's precomputed size gives the same bytes; a wrong one is an invariant breach.
+      const commandBytes = cmds.reduce((n, c) => n + encodedCommandBytes(c), 0);
+      expect(encodeBatch(cmds, commandBytes).equals(bytes)).toBe(true);
+      expect(() => encodeBatch(cmds, commandBytes + 1)).toThrow(/invariant/);
       // A Uint8Array that is not a Buffer, at a non-zero offset, decodes the same.
       const copy = new Uint8Array(bytes.length + 3);
       copy.set(bytes, 3);
