@@ -129,8 +129,7 @@ export class KvStore {
   }
 
   get(key: Buffer | string): Buffer | undefined {
-    const v = this.map.get(typeof key === 'string' ? key : keyOf(key));
-    return v === undefined || v === TOMBSTONE ? undefined : v;
+    return live(this.map.get(typeof key === 'string' ? key : keyOf(key)));
   }
 
   exists(key: Buffer | string): boolean {
@@ -330,8 +329,8 @@ export class KvStore {
 
   /** Deletes k; false if it did not exist. */
   private remove(k: string): boolean {
-    const old = this.map.get(k);
-    if (old === undefined || old === TOMBSTONE) return false;
+    const old = live(this.map.get(k));
+    if (old === undefined) return false;
     if (this.saved !== null) {
       if (!this.saved.has(k)) this.saved.set(k, old);
       this.map.set(k, TOMBSTONE);
