@@ -28,6 +28,8 @@ export interface NodeConfig {
   readonly heartbeatTicks: number;
   readonly snapshotEntries: number;
   readonly snapshotWalBytes: number;
+  /** Bound on the Raft log held in memory; a snapshot is taken at half of it (see Host). */
+  readonly maxLogBytes: number;
   readonly groupCommitWindowMs: number;
   readonly walSegmentBytes: number;
   readonly readMode: ReadMode;
@@ -56,6 +58,7 @@ const flagSpec = {
   'heartbeat-ticks': { type: 'string' },
   'snapshot-entries': { type: 'string' },
   'snapshot-wal-bytes': { type: 'string' },
+  'max-log-bytes': { type: 'string' },
   'group-commit-window-ms': { type: 'string' },
   'wal-segment-bytes': { type: 'string' },
   'read-mode': { type: 'string' },
@@ -74,7 +77,7 @@ export const usage = `usage: kvnode --id N --data-dir DIR --peers 1=h:p,2=h:p,3=
               --listen-resp h:p --listen-http h:p (--cluster-secret S | --cluster-secret-file F)
               [--peer-resp 1=h:p,...] [--peer-http 1=h:p,...] [--tick-ms 20] [--election-ticks 15]
               [--heartbeat-ticks 3] [--snapshot-entries 100000] [--snapshot-wal-bytes 268435456]
-              [--group-commit-window-ms 0] [--wal-segment-bytes 67108864] [--read-mode linearizable|lease|stale]
+              [--max-log-bytes 67108864] [--group-commit-window-ms 0] [--wal-segment-bytes 67108864] [--read-mode linearizable|lease|stale]
               [--follower-mode forward|redirect] [--requirepass P] [--max-value-bytes 67108864]
               [--max-clients 10000] [--request-timeout-ms 10000] [--log-level info|debug]
        kvnode --config FILE.json   (same settings, camelCase keys; flags override the file)`;
@@ -248,6 +251,8 @@ export function parseNodeConfig(argv: readonly string[]): NodeConfig | 'help' {
     heartbeatTicks,
     snapshotEntries: intFlag('snapshot-entries', 100_000, 10, 1e9),
     snapshotWalBytes: intFlag('snapshot-wal-bytes', 256 * 1024 * 1024, 1024 * 1024, 2 ** 48),
+    // Below 1 MiB a single large write (up to --max-value-bytes) would keep the log over the bound.
+    maxLogBytes: intFlag('max-log-bytes', 64 * 1024 * 1024, 1024 * 1024, 2 ** 40),
     groupCommitWindowMs: intFlag('group-commit-window-ms', 0, 0, 1000),
     // Segments are zero-filled before use (fdatasync then never updates metadata): a node's first
     // start writes one segment, so small VMs and tests may want smaller ones.

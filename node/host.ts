@@ -63,6 +63,12 @@ export interface HostOptions {
   readonly heartbeatTicks: number;
   readonly snapshotEntries: number;
   readonly snapshotWalBytes: number;
+  /**
+   * Bound on the core's in-memory log (RaftCore.logBytes). A snapshot is taken once the log
+   * passes half of it, so the entries arriving while the snapshot is written fit in the other
+   * half; proposals are refused (TRYAGAIN) while the log is at the bound.
+   */
+  readonly maxLogBytes: number;
   readonly requestTimeoutMs: number;
   /** Bound on writes waiting for commit and reads waiting for confirmation, each. */
   readonly maxPendingRequests: number;
@@ -176,6 +182,14 @@ export class Host<R> {
     if (!this.proposals.hasRoom()) {
       return Promise.reject(new RequestError('TRYAGAIN', 'too many writes in flight; slow down'));
     }
+    if (this.core.logBytes() >= this.opts.maxLogBytes) {
+      // The snapshot that frees the log has not caught up (slow disk, huge state) or the
+      // entries are not committed yet (followers behind): backpressure instead of growing
+      // past the memory bound.
+      return Promise.reject(
+        new RequestError('TRYAGAIN', 'raft log at its --max-log-bytes bound; retry after the snapshot'),
+      );
+    }
     const res = this.core.propose(data);
     if (!res.ok) {
       const why = res.reason === 'not-leader' ? 'not the leader' : res.reason;
@@ -224,6 +238,11 @@ export class Host<R> {
 
   get applied(): number {
     return this.appliedIndex;
+  }
+
+  /** Bytes of the Raft log held in memory (RaftCore.logBytes); cheap, unlike status(). */
+  get logBytes(): number {
+    return this.core.logBytes();
   }
 
   // ---- the loop -----------------------------------------------------------------------------
@@ -427,7 +446,7 @@ export class Host<R> {
     const dueByEntries = this.appliedIndex - this.snapshotIndex >= this.opts.snapshotEntries;
     const dueByBytes =
       this.wal.bytesSinceRelease >= this.opts.snapshotWalBytes && this.appliedIndex > this.snapshotIndex;
-    if (!dueByEntries && !dueByBytes) return;
+    if (!dueByEntries && !dueByBytes && !this.dueByLogBytes()) return;
     if (this.readiesInFlight > 0) {
       // The core learns what was applied only through advance(): drain the pipeline (about one
       // fsync) so its applied index matches the state machine the snapshot will capture.
@@ -441,6 +460,16 @@ export class Host<R> {
       .finally(() => {
         this.snapshotInFlight = false;
       });
+  }
+
+  /**
+   * The in-memory log passed half of --max-log-bytes and a snapshot would free a real part of
+   * it. The second condition keeps a log whose bulk is not yet applied (followers behind, no
+   * quorum) from triggering one snapshot after another that free nothing.
+   */
+  private dueByLogBytes(): boolean {
+    const halfBoundBytes = this.opts.maxLogBytes / 2;
+    return this.core.logBytes() > halfBoundBytes && this.core.compactableLogBytes() >= halfBoundBytes / 2;
   }
 
   /** Streams the machine to disk while applies continue (the machine copies on write). */

@@ -104,6 +104,7 @@ async function run(config: NodeConfig, log: Logger): Promise<void> {
       heartbeatTicks: config.heartbeatTicks,
       snapshotEntries: config.snapshotEntries,
       snapshotWalBytes: config.snapshotWalBytes,
+      maxLogBytes: config.maxLogBytes,
       requestTimeoutMs: config.requestTimeoutMs,
       maxPendingRequests: 100_000,
     },
@@ -120,6 +121,7 @@ async function run(config: NodeConfig, log: Logger): Promise<void> {
     },
   );
   const exec = new KvExecutor(config, hostRef, machine, transport, metrics);
+  metrics.watchRaftLog(() => hostRef.logBytes);
   late.host = hostRef;
   late.executor = exec;
 

@@ -73,8 +73,23 @@ export class NodeMetrics {
     registers: [this.registry],
   });
 
+  /** Read at scrape time (set by watchRaftLog): the log changes on every Ready, scrapes are rare. */
+  private raftLogBytesSource: (() => number) | undefined;
+  readonly raftLogBytes = new Gauge({
+    name: 'kvnode_raft_log_bytes',
+    help: 'Bytes of Raft log entries held in memory (data + per-entry overhead), bounded by --max-log-bytes',
+    registers: [this.registry],
+    collect: () => {
+      if (this.raftLogBytesSource) this.raftLogBytes.set(this.raftLogBytesSource());
+    },
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  watchRaftLog(logBytes: () => number): void {
+    this.raftLogBytesSource = logBytes;
   }
 
   hostEvents(): HostEvents {

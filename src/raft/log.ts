@@ -6,6 +6,18 @@ export const TERM_UNKNOWN = -1;
 const EMPTY: readonly Entry[] = Object.freeze([]);
 
 /**
+ * Bytes one in-memory entry is counted for beyond its data: an estimate of what V8 spends on
+ * the Entry object, its Uint8Array view and ArrayBuffer, and the array slots (64-bit). It keeps
+ * a log of many tiny entries (no-ops, single small writes) from looking free.
+ */
+export const ENTRY_OVERHEAD_BYTES = 128;
+
+/** Bytes an entry is accounted for in RaftLog.bytes(). */
+export function entryBytes(e: Entry): number {
+  return e.data.byteLength + ENTRY_OVERHEAD_BYTES;
+}
+
+/**
  * The in-memory log of one core (model: etcd's raftLog + unstable, folded into one array).
  *
  * Layout: everything ≤ `snapIndex` is compacted (only its term is kept, for prevLogTerm checks);
@@ -18,6 +30,14 @@ export class RaftLog {
   snapIndex: number;
   snapTerm: number;
   private entries: Entry[] = [];
+  /**
+   * Byte accounting (entryBytes) as running totals: `endBytes[k]` is the total through
+   * `entries[k]`, `baseBytes` the total at snapIndex. The bytes of any index range are then one
+   * subtraction, so the host can ask what a snapshot would free (bytesThrough(applied)) on every
+   * Ready, and truncation/compaction stay exact without re-summing the dropped entries.
+   */
+  private endBytes: number[] = [];
+  private baseBytes = 0;
   commit: number;
   applying: number;
   applied: number;
@@ -63,6 +83,23 @@ export class RaftLog {
 
   lastIndex(): number {
     return this.snapIndex + this.entries.length;
+  }
+
+  /** Accounted bytes (entryBytes) of the entries held in memory. */
+  bytes(): number {
+    const n = this.endBytes.length;
+    const bytes = n === 0 ? 0 : this.endBytes[n - 1]! - this.baseBytes;
+    if (bytes < 0) throw new Error(`invariant: log bytes negative (${bytes})`);
+    return bytes;
+  }
+
+  /** Accounted bytes of the in-memory entries ≤ `index` (what compact(index) would free). */
+  bytesThrough(index: number): number {
+    const k = Math.min(index, this.lastIndex()) - this.snapIndex;
+    if (k <= 0) return 0;
+    const bytes = this.endBytes[k - 1]! - this.baseBytes;
+    if (bytes < 0) throw new Error(`invariant: log bytes through ${index} negative (${bytes})`);
+    return bytes;
   }
 
   firstIndex(): number {
@@ -138,6 +175,7 @@ export class RaftLog {
     if (first.index > last + 1) throw new Error(`invariant: log gap: appending ${first.index} after ${last}`);
     if (first.index <= last) {
       this.entries.length = first.index - this.snapIndex - 1;
+      this.endBytes.length = this.entries.length;
       if (this.unstableFrom > first.index) this.unstableFrom = first.index;
       if (this.persisted >= first.index) this.persisted = first.index - 1;
       this.capWriteMarks(first.index - 1);
@@ -150,6 +188,8 @@ export class RaftLog {
     if (e.index !== expected)
       throw new Error(`invariant: log not contiguous: got index ${e.index}, want ${expected}`);
     if (e.term < this.lastTerm()) throw new Error(`invariant: log terms decrease at index ${e.index}`);
+    const n = this.endBytes.length;
+    this.endBytes.push((n === 0 ? this.baseBytes : this.endBytes[n - 1]!) + entryBytes(e));
     this.entries.push(e);
   }
 
@@ -260,7 +300,13 @@ export class RaftLog {
     if (index > this.applied)
       throw new Error(`invariant: compacting ${index} beyond applied ${this.applied}`);
     const t = this.term(index);
-    this.entries = this.entries.slice(index - this.snapIndex);
+    const cut = index - this.snapIndex;
+    const base = this.endBytes[cut - 1]!;
+    if (base < this.baseBytes) throw new Error(`invariant: compaction would make log bytes negative`);
+    // slice, not splice: the new arrays drop their references to the compacted entries at once.
+    this.entries = this.entries.slice(cut);
+    this.endBytes = this.endBytes.slice(cut);
+    this.baseBytes = base;
     this.snapIndex = index;
     this.snapTerm = t;
   }
@@ -270,6 +316,8 @@ export class RaftLog {
     if (meta.index <= this.commit)
       throw new Error(`invariant: restoring snapshot ${meta.index} ≤ commit ${this.commit}`);
     this.entries = [];
+    this.endBytes = [];
+    this.baseBytes = 0;
     this.snapIndex = meta.index;
     this.snapTerm = meta.term;
     this.commit = meta.index;

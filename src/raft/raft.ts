@@ -337,6 +337,19 @@ export class RaftCore {
   }
 
   /**
+   * Bytes of the entries this core holds in memory: their data plus ENTRY_OVERHEAD_BYTES each.
+   * They stay until compact(); the host bounds this by taking snapshots.
+   */
+  logBytes(): number {
+    return this.log.bytes();
+  }
+
+  /** The part of logBytes() that compact(applied index) would free: entries already applied. */
+  compactableLogBytes(): number {
+    return this.log.bytesThrough(this.log.applied);
+  }
+
+  /**
    * The host has a durable snapshot through `index` (≤ applied): drop in-memory entries ≤ index.
    * Followers that need them from now on get a Snapshot message naming (index, term, conf).
    */
@@ -512,6 +525,7 @@ export class RaftCore {
       appliedIndex: this.log.applied,
       lastIndex: this.log.lastIndex(),
       firstIndex: this.log.firstIndex(),
+      logBytes: this.log.bytes(),
       confState: this.conf(),
       progress,
     };

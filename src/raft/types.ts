@@ -253,6 +253,8 @@ export interface RaftStatus {
   readonly appliedIndex: number;
   readonly lastIndex: number;
   readonly firstIndex: number;
+  /** Bytes of the entries held in memory (data + a per-entry overhead estimate), until compaction. */
+  readonly logBytes: number;
   readonly confState: ConfState;
   /** Present on the leader only. */
   readonly progress?: readonly ProgressStatus[];
