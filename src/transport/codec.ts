@@ -110,13 +110,19 @@ interface CachedBlock {
   readonly block: Buffer;
 }
 
-// Two keys, because a core may hand each follower its own slice of the log: the array differs
-// per follower, but the Entry objects are the same. Both maps are weak: a block lives exactly as
-// long as the entries it encodes are referenced by someone else (the leader's log, a queue).
+// Two lookups, because a core may hand each follower its own slice of the log: the array differs
+// per follower, but the Entry objects are the same. The weak map lives as long as the array (a
+// message being encoded). Blocks found by their entries are kept in a short strong list, not in a
+// map weakly keyed by the first entry: the leader's log holds its entries until the next
+// snapshot, and such a map kept a serialized copy of every sent run alive that long (as much
+// memory again as the log itself). A broadcast encodes the same run for every follower within
+// a turn or two, so a short memory catches it.
 const blockByArray = new WeakMap<readonly Entry[], CachedBlock>();
-const blocksByFirstEntry = new WeakMap<Entry, CachedBlock[]>();
-/** Bound on distinct cached blocks starting at the same entry (slices of different lengths). */
-const MAX_BLOCKS_PER_FIRST_ENTRY = 4;
+const recentBlocks: CachedBlock[] = [];
+/** Bounds on the recent-blocks list; the newest block is always kept, whatever its size. */
+const MAX_RECENT_BLOCKS = 16;
+const MAX_RECENT_BLOCK_BYTES = 8 * 1024 * 1024;
+let recentBlockBytes = 0;
 
 let cacheHits = 0;
 let cacheMisses = 0;
@@ -127,8 +133,20 @@ function sameEntries(a: readonly Entry[], b: readonly Entry[]): boolean {
   return true;
 }
 
+function rememberBlock(cached: CachedBlock): void {
+  recentBlocks.push(cached);
+  recentBlockBytes += cached.block.length;
+  while (
+    recentBlocks.length > 1 &&
+    (recentBlocks.length > MAX_RECENT_BLOCKS || recentBlockBytes > MAX_RECENT_BLOCK_BYTES)
+  ) {
+    recentBlockBytes -= recentBlocks.shift()!.block.length;
+  }
+}
+
 /**
- * The serialized entries block for `entries`, computed once per distinct run of Entry objects.
+ * The serialized entries block for `entries`, computed once per distinct run of Entry objects
+ * sent close together in time.
  * Contract: entries (and their `data` bytes) are immutable once sent, as the core guarantees;
  * the returned buffer is shared and must never be written to.
  */
@@ -140,31 +158,35 @@ export function encodeEntriesBlock(entries: readonly Entry[]): Buffer {
     cacheHits++;
     return byArray.block;
   }
-  const candidates = blocksByFirstEntry.get(first);
-  if (candidates !== undefined) {
-    for (const candidate of candidates) {
-      if (sameEntries(candidate.entries, entries)) {
-        cacheHits++;
-        blockByArray.set(entries, candidate);
-        return candidate.block;
-      }
+  for (let k = recentBlocks.length - 1; k >= 0; k--) {
+    const candidate = recentBlocks[k]!;
+    if (candidate.entries[0] === first && sameEntries(candidate.entries, entries)) {
+      cacheHits++;
+      blockByArray.set(entries, candidate);
+      return candidate.block;
     }
   }
   cacheMisses++;
   const cached: CachedBlock = { entries: entries.slice(), block: encodeEntriesBlockUncached(entries) };
   blockByArray.set(entries, cached);
-  if (candidates === undefined) {
-    blocksByFirstEntry.set(first, [cached]);
-  } else {
-    if (candidates.length >= MAX_BLOCKS_PER_FIRST_ENTRY) candidates.shift();
-    candidates.push(cached);
-  }
+  rememberBlock(cached);
   return cached.block;
 }
 
 /** Counters of the entries-block cache since process start (for benchmarks and metrics). */
-export function entriesBlockCacheStats(): { readonly hits: number; readonly misses: number } {
-  return { hits: cacheHits, misses: cacheMisses };
+export function entriesBlockCacheStats(): {
+  readonly hits: number;
+  readonly misses: number;
+  /** Serialized blocks the cache itself keeps alive (the recent-blocks list). */
+  readonly retainedBlocks: number;
+  readonly retainedBytes: number;
+} {
+  return {
+    hits: cacheHits,
+    misses: cacheMisses,
+    retainedBlocks: recentBlocks.length,
+    retainedBytes: recentBlockBytes,
+  };
 }
 
 /**

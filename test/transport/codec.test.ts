@@ -133,6 +133,31 @@ describe('entries block is serialized once per broadcast', () => {
     expect(decoded.entries).toEqual(log.slice(4, 9));
   });
 
+  it('keeps a bounded number of blocks alive, not one per run of entries the log still holds', () => {
+    // The leader's log holds its entries until the next snapshot: a cache keyed by entry would
+    // keep a serialized copy of everything sent until then.
+    const log = Array.from({ length: 200 }, (_, i) => ({
+      term: 1,
+      index: i + 1,
+      type: EntryType.Normal,
+      data: new Uint8Array(64 * 1024),
+    }));
+    for (let i = 0; i < log.length; i++) encodeEntriesBlock(log.slice(i, i + 1));
+    const small = entriesBlockCacheStats();
+    expect(small.retainedBlocks).toBeLessThanOrEqual(16);
+    // Large blocks: the byte bound applies (the newest block is always kept).
+    for (let i = 0; i < 10; i++) encodeEntriesBlock(log.slice(i * 20, i * 20 + 20));
+    const large = entriesBlockCacheStats();
+    expect(large.retainedBytes).toBeLessThanOrEqual(8 * 1024 * 1024);
+    expect(large.retainedBlocks).toBeGreaterThanOrEqual(1);
+    // A broadcast still hits: the same run for a second follower right after the first.
+    const before = entriesBlockCacheStats();
+    const a = encodeEntriesBlock(log.slice(5, 25));
+    const b = encodeEntriesBlock(log.slice(5, 25));
+    expect(b).toBe(a);
+    expect(entriesBlockCacheStats().hits - before.hits).toBe(1);
+  });
+
   it('does not serve a stale block when an array is reused with other entries', () => {
     const log = entries();
     const reused: Entry[] = log.slice(0, 3);
