@@ -64,7 +64,10 @@ function valueFor(i: number, generation: number): Buffer {
 
 async function build(dir: string, keyCount: number, entryCount: number): Promise<void> {
   const store = new KvStore();
-  for (let i = 0; i < keyCount; i++) store.loadEntry(keyOfIndex(i), valueFor(i, 0));
+  for (let i = 0; i < keyCount; i++) {
+    const kv = Buffer.concat([Buffer.from(keyOfIndex(i), 'latin1'), valueFor(i, 0)]);
+    store.loadEntry(kv, 0, kv.length - VALUE_BYTES, kv.length - VALUE_BYTES, kv.length);
+  }
   const snapshotIndex = keyCount; // as if each key had been written by one entry
   const snaps = await SnapshotStore.open(join(dir, 'snap'));
   const { sizeBytes } = await snaps.write(

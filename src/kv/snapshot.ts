@@ -9,7 +9,8 @@
  * only detects truncation, garbage and duplicate keys.
  *
  * Encoding runs over a copy-on-write view (KvStore.beginSnapshot), so the host may keep applying
- * entries between chunks. Decoding keeps values as views of the chunks (no per-value copy).
+ * entries between chunks. Decoding copies each record into the new store's arena as it goes, so
+ * a chunk can be dropped once pushed.
  */
 
 import { KvStore, type KvSnapshotView } from './store.js';
@@ -50,9 +51,6 @@ function writeVarint(buf: Buffer, pos: number, n: number): number {
   return pos;
 }
 
-/** Entries pulled from the view per batch (bounds the arrays; keeps per-entry work out of generators). */
-const ENCODE_BATCH_ENTRIES = 4096;
-
 /**
  * Encodes an already-open view (see encodeKvSnapshot). The caller owns the view: close() it if
  * the generator is dropped before it starts (a generator that never ran cannot close it).
@@ -63,46 +61,32 @@ export function* encodeView(view: KvSnapshotView, chunkBytes: number): Generator
     MAGIC.copy(chunk, 0);
     let pos = MAGIC.length;
     let count = 0;
-    const keys: string[] = [];
-    const values: Buffer[] = [];
-    for (;;) {
-      keys.length = 0;
-      values.length = 0;
-      const n = view.readBatch(keys, values, ENCODE_BATCH_ENTRIES);
-      if (n === 0) break;
-      count += n;
-      for (let i = 0; i < n; i++) {
-        const key = keys[i]!;
-        const value = values[i]!;
-        if (key.length > MAX_FIELD_BYTES || value.length > MAX_FIELD_BYTES) {
-          throw new Error('invariant: key or value larger than 2 GiB');
-        }
-        const zeroCopy = value.length >= ZERO_COPY_VALUE_BYTES;
-        const head = varintBytes(key.length + 1) + key.length + varintBytes(value.length);
-        const need = head + (zeroCopy ? 0 : value.length);
-        if (pos + need > chunk.length) {
-          if (pos > 0) yield chunk.subarray(0, pos);
-          chunk = Buffer.allocUnsafe(Math.max(chunkBytes, need));
-          pos = 0;
-        }
-        pos = writeVarint(chunk, pos, key.length + 1);
-        if (key.length <= 32) {
-          // Short keys: a JS loop beats the native write call's fixed cost.
-          for (let j = 0; j < key.length; j++) chunk[pos + j] = key.charCodeAt(j);
-          pos += key.length;
-        } else {
-          pos += chunk.write(key, pos, key.length, 'latin1');
-        }
-        pos = writeVarint(chunk, pos, value.length);
-        if (zeroCopy) {
-          yield chunk.subarray(0, pos);
-          yield value;
-          chunk = Buffer.allocUnsafe(chunkBytes);
-          pos = 0;
-        } else {
-          chunk.set(value, pos);
-          pos += value.length;
-        }
+    while (view.next()) {
+      count++;
+      const keyLength = view.keyEnd - view.keyStart;
+      const valueLength = view.valueEnd - view.valueStart;
+      if (keyLength > MAX_FIELD_BYTES || valueLength > MAX_FIELD_BYTES) {
+        throw new Error('invariant: key or value larger than 2 GiB');
+      }
+      const zeroCopy = valueLength >= ZERO_COPY_VALUE_BYTES;
+      const head = varintBytes(keyLength + 1) + keyLength + varintBytes(valueLength);
+      const need = head + (zeroCopy ? 0 : valueLength);
+      if (pos + need > chunk.length) {
+        if (pos > 0) yield chunk.subarray(0, pos);
+        chunk = Buffer.allocUnsafe(Math.max(chunkBytes, need));
+        pos = 0;
+      }
+      pos = writeVarint(chunk, pos, keyLength + 1);
+      pos = copyBytes(view.keyBuf, view.keyStart, view.keyEnd, chunk, pos);
+      pos = writeVarint(chunk, pos, valueLength);
+      if (zeroCopy) {
+        // Large values live out of line in buffers the store never writes again: no copy.
+        yield chunk.subarray(0, pos);
+        yield view.valueBuf.subarray(view.valueStart, view.valueEnd);
+        chunk = Buffer.allocUnsafe(chunkBytes);
+        pos = 0;
+      } else {
+        pos = copyBytes(view.valueBuf, view.valueStart, view.valueEnd, chunk, pos);
       }
     }
     if (count !== view.size)
@@ -120,10 +104,19 @@ export function* encodeView(view: KvSnapshotView, chunkBytes: number): Generator
   }
 }
 
+/** Copies src[start, end) to dst at pos; returns the position after it. */
+function copyBytes(src: Buffer, start: number, end: number, dst: Buffer, pos: number): number {
+  if (end - start <= 32) {
+    // Short runs: a JS loop beats the native copy call's fixed cost.
+    for (let i = start; i < end; i++) dst[pos++] = src[i]!;
+    return pos;
+  }
+  return pos + src.copy(dst, pos, start, end);
+}
+
 /**
- * Incremental decoder: push() chunks of any size in order, then finish(). Values are views of the
- * pushed chunks (or of a small joined buffer for a record that spans chunks), so the chunks must
- * not be mutated or reused by the caller afterwards.
+ * Incremental decoder: push() chunks of any size in order, then finish(). Records are copied into
+ * the store as they are parsed: the caller may reuse a chunk after push() returns.
  */
 export class KvSnapshotDecoder {
   private readonly store = new KvStore();
@@ -249,8 +242,7 @@ export class KvSnapshotDecoder {
     }
     const valueEnd = p + valueLen;
     if (valueEnd > end) return -(valueEnd - pos);
-    const key = buf.toString('latin1', keyStart, keyEnd);
-    if (!this.store.loadEntry(key, buf.subarray(p, valueEnd))) {
+    if (!this.store.loadEntry(buf, keyStart, keyEnd, p, valueEnd)) {
       throw new KvSnapshotError('corrupt snapshot: duplicate key');
     }
     return valueEnd;

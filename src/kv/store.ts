@@ -1,23 +1,27 @@
 /**
- * KvStore: the replicated state machine, a Map from key to value.
+ * KvStore: the replicated state machine, with no JS object per key.
  *
- * Keys are kept as latin1 strings of the key bytes (one char per byte: binary-safe, compact and
- * cheap to hash); values are Buffers that the store never mutates. apply() is deterministic: the
- * same commands in the same order give the same state and results on every replica.
+ * Keys and values live as records in an Arena (large slabs, see arena.ts); a HashIndex (two
+ * typed arrays, see hash-index.ts) maps a key's hash to its record. So 2 M keys are a few hundred
+ * Buffers for the GC, not 4 M objects, and a key costs its bytes + a 16-byte record header + ~8
+ * bytes of index per slot (README "Memory model").
  *
- * Copy-on-write snapshots: beginSnapshot() returns a frozen view of the map as it was at that
- * moment, iterable while the host keeps applying writes. While a view is open:
- *  - the first write to a key saves the key's previous value (or ABSENT) in a side map, and the
- *    view yields the saved value instead of the live one (ABSENT keys, added after the begin,
- *    are skipped);
- *  - a delete leaves a tombstone in the live map instead of removing the entry, so the view's
- *    live Map iterator still meets every key that existed at the begin exactly once (Map
- *    iteration is insertion-ordered and set() on an existing key keeps its position).
- * close() drops the side map and removes the tombstones: cost O(keys written while open).
+ * apply() is deterministic: the same commands in the same order give the same results on every
+ * replica (the layout may differ; nothing observable depends on it except SCAN's order, which is
+ * by hash and therefore the same everywhere).
+ *
+ * Copy-on-write snapshots: beginSnapshot() copies the index's locations (4 bytes a key, no key
+ * or value bytes) and, while the view is open, no record is changed or freed in place: a write
+ * writes a new record and the old one's release is deferred until the view closes. The view
+ * reads records straight from the slabs while the host keeps applying. The cost of a snapshot is
+ * therefore 4 bytes × keys plus the records written while it streams.
  */
 
 import type { KvCommand } from './commands.js';
 import { INT64_MAX, INT64_MIN } from './commands.js';
+import { Arena, FLAG_LARGE, HEADER_WORDS, needsLarge, recordWords, type ArenaStats } from './arena.js';
+import { compileGlob } from './glob.js';
+import { EMPTY, HashIndex, hashBytes } from './hash-index.js';
 
 export type KvResult =
   | { readonly type: 'ok' }
@@ -27,7 +31,7 @@ export type KvResult =
   | { readonly type: 'array'; readonly items: readonly KvResult[] }
   | { readonly type: 'error'; readonly message: string };
 
-/** Read-only commands, served from the local map (after ReadIndex / lease / stale per read mode). */
+/** Read-only commands, served from the local store (after ReadIndex / lease / stale per read mode). */
 export type KvRead =
   | { readonly type: 'get'; readonly key: Buffer }
   | { readonly type: 'mget'; readonly keys: readonly Buffer[] }
@@ -35,37 +39,25 @@ export type KvRead =
   | { readonly type: 'strlen'; readonly key: Buffer }
   /** TTL/PTTL: keys never expire here, so -1 when present, -2 when absent. */
   | { readonly type: 'ttl'; readonly key: Buffer }
-  | { readonly type: 'dbsize' };
+  | { readonly type: 'dbsize' }
+  /** SCAN cursor [MATCH pattern] [COUNT n]: cursor is a position in hash space, 0..2^32. */
+  | { readonly type: 'scan'; readonly cursor: number; readonly count: number; readonly match?: Buffer }
+  | { readonly type: 'keys'; readonly pattern: Buffer };
 
 export const OK_RESULT: KvResult = Object.freeze({ type: 'ok' });
 export const NIL_RESULT: KvResult = Object.freeze({ type: 'nil' });
 export const ERR_NOT_INTEGER = 'ERR value is not an integer or out of range';
 export const ERR_OVERFLOW = 'ERR increment or decrement would overflow';
 
-/**
- * Approximate heap cost of one entry beyond its key and value bytes: the Map slot, the key string
- * header and the Buffer object. Measured on Node 20 (see scripts/bench-resp.ts report); approximate.
- */
-export const ENTRY_OVERHEAD_BYTES = 120;
-
-/** Sentinels compared by identity: never stored as real values (real values are copies). */
-const TOMBSTONE: Buffer = Buffer.alloc(0);
-const ABSENT: Buffer = Buffer.alloc(0);
+/** Bytes a key costs beyond its key and value bytes, before index slack (header words). */
+export const RECORD_HEADER_BYTES = HEADER_WORDS * 4;
+/** Records moved per write while the arena is fragmented: compaction in small steps. */
+const COMPACT_RECORDS_PER_WRITE = 8;
+const HASH_SPACE = 2 ** 32;
+const EMPTY_BUFFER: Buffer = Buffer.alloc(0);
 
 const integer = (value: number | bigint): KvResult => ({ type: 'integer', value });
-/** A map slot's value as the store's users see it: a tombstone (see beginSnapshot) is absent. */
-const live = (raw: Buffer | undefined): Buffer | undefined => (raw === TOMBSTONE ? undefined : raw);
 const bulk = (value: Buffer): KvResult => ({ type: 'bulk', value });
-
-/** The key's map representation: latin1 string of its bytes. */
-export function keyOf(key: Buffer): string {
-  return key.toString('latin1');
-}
-
-/** A key back to its bytes. */
-export function keyBytes(key: string): Buffer {
-  return Buffer.from(key, 'latin1');
-}
 
 /**
  * Redis's string2ll as a bigint: optional '-', digits, no '+', no spaces, no leading zeros,
@@ -91,54 +83,110 @@ export function parseInt64(bytes: Uint8Array): bigint | null {
   return big < INT64_MIN || big > INT64_MAX ? null : big;
 }
 
-export interface KvSnapshotView extends Iterable<readonly [string, Buffer]> {
-  /**
-   * Appends up to `max` entries of the frozen view to keys/values (cheaper than the iterator:
-   * no tuple per entry) and returns how many; 0 means the view is exhausted (and now closed).
-   */
-  readBatch(keys: string[], values: Buffer[], max: number): number;
+/**
+ * A frozen view of the store for a snapshot. next() moves to the following entry; its key and
+ * value are then the byte ranges below, valid until the view closes (records are not changed
+ * or freed while it is open). Ranges, not Buffers: no allocation per entry.
+ */
+export interface KvSnapshotView extends Iterable<readonly [Buffer, Buffer]> {
+  /** Advances to the next entry; false when the view is exhausted (it is then closed). */
+  next(): boolean;
+  readonly keyBuf: Buffer;
+  readonly keyStart: number;
+  readonly keyEnd: number;
+  readonly valueBuf: Buffer;
+  readonly valueStart: number;
+  readonly valueEnd: number;
   /** Number of keys in the frozen view. */
   readonly size: number;
-  /** Approximate bytes of the frozen view (ENTRY_OVERHEAD_BYTES included). */
-  readonly approxBytes: number;
-  /** Ends the view; idempotent. Iterating to the end closes it too. */
+  /** Bytes of keys and values in the view. */
+  readonly dataBytes: number;
+  /** Ends the view; idempotent. */
   close(): void;
 }
 
+export interface KvMemoryStats {
+  readonly keys: number;
+  /** Key + value bytes. */
+  readonly dataBytes: number;
+  /** Memory the store holds: slabs, out-of-line values and the index arrays. */
+  readonly usedBytes: number;
+  readonly indexBytes: number;
+  readonly arena: ArenaStats;
+  /** usedBytes per key (0 when empty). */
+  readonly bytesPerKey: number;
+}
+
+export interface ScanResult {
+  /** 0 when the scan is complete. */
+  readonly cursor: number;
+  readonly keys: Buffer[];
+}
+
 export class KvStore {
-  private readonly map = new Map<string, Buffer>();
-  private liveCount = 0;
-  private bytes = 0;
-  /** Open snapshot: key → value before the first write since begin (ABSENT if it did not exist). */
-  private saved: Map<string, Buffer> | null = null;
+  private readonly arena = new Arena();
+  private readonly index = new HashIndex();
+  private dataBytes = 0;
+  /** Store-wide modification counter (u32): a record's version, for WATCH later. */
+  private version = 0;
+  /** Open snapshot view's deferred frees, or null when none is open. */
+  private deferredFrees: number[] | null = null;
   private snapshotSerial = 0;
+  /** The key a lookup compares against: set before each index call (no closure per call). */
+  private probeBuf: Uint8Array = Buffer.alloc(0);
+  private probeStart = 0;
+  private probeEnd = 0;
+  private readonly matchProbe = (loc: number): boolean => this.keyEquals(loc);
 
   /** Number of keys (DBSIZE). */
   get size(): number {
-    return this.liveCount;
+    return this.index.size;
   }
 
-  /** Approximate memory of keys + values + per-entry overhead, for INFO used_memory. */
+  /** Key + value bytes (INFO used_memory_dataset). */
   get approxBytes(): number {
-    return this.bytes;
+    return this.dataBytes;
+  }
+
+  memory(): KvMemoryStats {
+    const arena = this.arena.stats();
+    const usedBytes = arena.reservedBytes + this.index.bytes;
+    const keys = this.index.size;
+    return {
+      keys,
+      dataBytes: this.dataBytes,
+      usedBytes,
+      indexBytes: this.index.bytes,
+      arena,
+      bytesPerKey: keys === 0 ? 0 : usedBytes / keys,
+    };
   }
 
   /** True while a snapshot view is open. */
   get snapshotOpen(): boolean {
-    return this.saved !== null;
+    return this.deferredFrees !== null;
   }
 
+  /**
+   * The key's value, or undefined. Inline values are copied out (the slab is reused); large
+   * out-of-line values are returned as the store's own immutable bytes.
+   */
   get(key: Buffer | string): Buffer | undefined {
-    return live(this.map.get(typeof key === 'string' ? key : keyOf(key)));
+    const k = typeof key === 'string' ? Buffer.from(key, 'latin1') : key;
+    const loc = this.lookup(k, 0, k.length, hashBytes(k, 0, k.length));
+    return loc === EMPTY ? undefined : this.valueAt(loc, true);
   }
 
   exists(key: Buffer | string): boolean {
-    return this.get(key) !== undefined;
+    const k = typeof key === 'string' ? Buffer.from(key, 'latin1') : key;
+    return this.lookup(k, 0, k.length, hashBytes(k, 0, k.length)) !== EMPTY;
   }
 
-  /** Live entries (latin1 key, value) in insertion order; for tests and tooling. */
+  /** Live entries (latin1 key, value copy), in no particular order; for tests and tooling. */
   *entries(): IterableIterator<[string, Buffer]> {
-    for (const [k, v] of this.map) if (v !== TOMBSTONE) yield [k, v];
+    const locs: number[] = [];
+    this.index.forEach((loc) => locs.push(loc));
+    for (const loc of locs) yield [this.keyAt(loc).toString('latin1'), this.valueAt(loc, true)];
   }
 
   read(r: KvRead): KvResult {
@@ -157,66 +205,94 @@ export class KvStore {
         };
       case 'exists': {
         let n = 0;
-        for (const k of r.keys) if (this.get(k) !== undefined) n++;
+        for (const k of r.keys) if (this.exists(k)) n++;
         return integer(n);
       }
-      case 'strlen':
-        return integer(this.get(r.key)?.length ?? 0);
+      case 'strlen': {
+        const loc = this.lookup(r.key, 0, r.key.length, hashBytes(r.key, 0, r.key.length));
+        return integer(loc === EMPTY ? 0 : this.arena.wordsOf(loc)[Arena.wordIn(loc) + 1]!);
+      }
       case 'ttl':
-        return integer(this.get(r.key) === undefined ? -2 : -1);
+        return integer(this.exists(r.key) ? -1 : -2);
       case 'dbsize':
-        return integer(this.liveCount);
+        return integer(this.index.size);
+      case 'scan': {
+        const { cursor, keys } = this.scan(r.cursor, r.count, r.match);
+        return {
+          type: 'array',
+          items: [bulk(Buffer.from(String(cursor))), { type: 'array', items: keys.map(bulk) }],
+        };
+      }
+      case 'keys':
+        return { type: 'array', items: this.keys(r.pattern).map(bulk) };
     }
+  }
+
+  /**
+   * One step of SCAN: the keys whose hash lies in [cursor, next), about `count` of them, then
+   * filtered by `match`. A key present for the whole scan is returned exactly once per pass
+   * unless it is deleted and re-added; a resize between calls changes nothing (the cursor is a
+   * hash, not a slot).
+   */
+  scan(cursor: number, count: number, match?: Uint8Array): ScanResult {
+    if (!Number.isInteger(cursor) || cursor < 0 || cursor >= HASH_SPACE)
+      throw new Error(`invariant: scan cursor ${cursor}`);
+    const span = Math.max(1, Math.min(count, 1 << 20)) * this.index.hashesPerSlot;
+    const end = Math.min(HASH_SPACE, cursor + span);
+    const matcher = match === undefined ? null : compileGlob(match);
+    const keys: Buffer[] = [];
+    this.index.forEachInHashRange(cursor, end, (loc) => {
+      const key = this.keyAt(loc);
+      if (matcher === null || matcher(key, 0, key.length)) keys.push(key);
+    });
+    return { cursor: end === HASH_SPACE ? 0 : end, keys };
+  }
+
+  /** Every key matching the glob pattern (KEYS). */
+  keys(pattern: Uint8Array): Buffer[] {
+    const matcher = compileGlob(pattern);
+    const out: Buffer[] = [];
+    this.index.forEach((loc) => {
+      const key = this.keyAt(loc);
+      if (matcher(key, 0, key.length)) out.push(key);
+    });
+    return out;
   }
 
   /** Applies one committed write. Deterministic; never throws for valid commands. */
   apply(cmd: KvCommand): KvResult {
-    switch (cmd.type) {
-      case 'set':
-        return this.applySet(keyOf(cmd.key), cmd.value, cmd.mode, cmd.get);
-      case 'del': {
-        let n = 0;
-        for (const k of cmd.keys) if (this.remove(keyOf(k))) n++;
-        return integer(n);
-      }
-      case 'incrby':
-        return this.applyIncrBy(keyOf(cmd.key), cmd.delta);
-      case 'mset':
-        if (cmd.keys.length !== cmd.values.length)
-          throw new Error('invariant: MSET keys and values differ in count');
-        for (let i = 0; i < cmd.keys.length; i++) this.put(keyOf(cmd.keys[i]!), Buffer.from(cmd.values[i]!));
-        return OK_RESULT;
-      case 'cas': {
-        const k = keyOf(cmd.key);
-        const old = live(this.map.get(k));
-        const match =
-          cmd.expected === null ? old === undefined : old !== undefined && old.equals(cmd.expected);
-        if (!match) return integer(0);
-        this.put(k, Buffer.from(cmd.value), old);
-        return integer(1);
-      }
-    }
+    const result = this.applyOne(cmd);
+    this.maybeCompact();
+    return result;
   }
 
   /** Applies the commands of one entry in order; one result per command. */
   applyBatch(cmds: readonly KvCommand[]): KvResult[] {
     const out: KvResult[] = new Array<KvResult>(cmds.length);
-    for (let i = 0; i < cmds.length; i++) out[i] = this.apply(cmds[i]!);
+    for (let i = 0; i < cmds.length; i++) out[i] = this.applyOne(cmds[i]!);
+    this.maybeCompact();
     return out;
   }
 
   /**
-   * Inserts a value without copying it; for snapshot restore only (the caller guarantees the bytes
-   * are never mutated). Returns false, leaving the store unusable, if the key was already present
-   * (a corrupt snapshot: the caller discards the store).
+   * Inserts key = buf[keyStart, keyEnd), value = buf[valueStart, valueEnd), copying the bytes; for
+   * snapshot restore. Returns false (nothing inserted) if the key is already present: a corrupt
+   * snapshot, which the caller rejects.
    */
-  loadEntry(key: string, value: Buffer): boolean {
-    if (this.saved !== null) throw new Error('invariant: loadEntry while a snapshot is open');
-    const before = this.map.size;
-    this.map.set(key, value);
-    if (this.map.size === before) return false;
-    this.liveCount++;
-    this.bytes += key.length + value.length + ENTRY_OVERHEAD_BYTES;
+  loadEntry(
+    buf: Uint8Array,
+    keyStart: number,
+    keyEnd: number,
+    valueStart: number,
+    valueEnd: number,
+  ): boolean {
+    if (this.deferredFrees !== null) throw new Error('invariant: loadEntry while a snapshot is open');
+    const hash = hashBytes(buf, keyStart, keyEnd);
+    if (this.lookup(buf, keyStart, keyEnd, hash) !== EMPTY) return false;
+    const loc = this.writeRecord(buf, keyStart, keyEnd, buf, valueStart, valueEnd);
+    if (this.index.set(hash, loc, this.matchProbe) !== EMPTY)
+      throw new Error('invariant: loaded key present');
+    this.dataBytes += keyEnd - keyStart + (valueEnd - valueStart);
     return true;
   }
 
@@ -225,62 +301,64 @@ export class KvStore {
    * caller must iterate it to the end or close() it before beginning another.
    */
   beginSnapshot(): KvSnapshotView {
-    if (this.saved !== null) throw new Error('invariant: a snapshot is already open');
-    const saved = new Map<string, Buffer>();
-    this.saved = saved;
+    if (this.deferredFrees !== null) throw new Error('invariant: a snapshot is already open');
+    const deferred: number[] = [];
+    this.deferredFrees = deferred;
     const serial = ++this.snapshotSerial;
-    const map = this.map;
-    let iterated = false;
+    const locs = this.index.copyLocations();
+    const arena = this.arena;
+    let i = 0;
     let closed = false;
     const close = (): void => {
+      if (closed) return;
       closed = true;
-      if (this.saved !== saved || this.snapshotSerial !== serial) return;
-      this.saved = null;
-      for (const k of saved.keys()) if (map.get(k) === TOMBSTONE) map.delete(k);
+      if (this.deferredFrees !== deferred || this.snapshotSerial !== serial) return;
+      this.deferredFrees = null;
+      for (const loc of deferred) this.arena.free(loc);
     };
-    const cursor = map.entries();
-    let exhausted = false;
-    const readBatch = (keys: string[], values: Buffer[], max: number): number => {
-      if (closed) throw new Error('invariant: snapshot view read after close()');
-      let n = 0;
-      while (n < max && !exhausted) {
-        const r = cursor.next();
-        if (r.done === true) {
-          exhausted = true;
-          break;
-        }
-        const [k, live] = r.value;
-        const old = saved.get(k);
-        if (old === undefined) {
-          if (live === TOMBSTONE) throw new Error('invariant: tombstone without a saved value');
-          keys.push(k);
-          values.push(live);
-          n++;
-        } else if (old !== ABSENT) {
-          keys.push(k);
-          values.push(old);
-          n++;
-        }
-      }
-      if (n === 0) close();
-      return n;
-    };
-    const view: KvSnapshotView = {
-      size: this.liveCount,
-      approxBytes: this.bytes,
+    const view = {
+      size: locs.length,
+      dataBytes: this.dataBytes,
+      keyBuf: EMPTY_BUFFER,
+      keyStart: 0,
+      keyEnd: 0,
+      valueBuf: EMPTY_BUFFER,
+      valueStart: 0,
+      valueEnd: 0,
       close,
-      readBatch,
-      *[Symbol.iterator](): Iterator<readonly [string, Buffer]> {
-        if (iterated) throw new Error('invariant: a snapshot view can be iterated once');
-        iterated = true;
-        if (closed) throw new Error('invariant: snapshot view iterated after close()');
+      next(): boolean {
+        if (i >= locs.length) {
+          close();
+          return false;
+        }
+        if (closed) throw new Error('invariant: snapshot view read after close()');
+        const loc = locs[i++]!;
+        const w = arena.wordsOf(loc);
+        const o = Arena.wordIn(loc);
+        const keyLength = w[o]!;
+        const valueLength = w[o + 1]!;
+        const flags = w[o + 2]!;
+        if ((keyLength & 0x80000000) !== 0) throw new Error(`invariant: snapshot record ${loc} was freed`);
+        if ((flags & FLAG_LARGE) !== 0) {
+          const large = arena.largeValue(w[o + recordWords(keyLength, valueLength, flags) - 1]!);
+          view.keyBuf = view.valueBuf = large;
+          view.keyStart = 0;
+        } else {
+          view.keyBuf = view.valueBuf = arena.slabOf(loc);
+          view.keyStart = (o + HEADER_WORDS) * 4;
+        }
+        view.keyEnd = view.keyStart + keyLength;
+        view.valueStart = view.keyEnd;
+        view.valueEnd = view.valueStart + valueLength;
+        return true;
+      },
+      *[Symbol.iterator](): Iterator<readonly [Buffer, Buffer]> {
         try {
-          const keys: string[] = [];
-          const values: Buffer[] = [];
-          while (readBatch(keys, values, 1024) > 0) {
-            for (let i = 0; i < keys.length; i++) yield [keys[i]!, values[i]!];
-            keys.length = 0;
-            values.length = 0;
+          while (view.next()) {
+            yield [
+              Buffer.from(view.keyBuf.subarray(view.keyStart, view.keyEnd)),
+              Buffer.from(view.valueBuf.subarray(view.valueStart, view.valueEnd)),
+            ];
           }
         } finally {
           close();
@@ -290,55 +368,246 @@ export class KvStore {
     return view;
   }
 
-  private applySet(k: string, value: Buffer, mode: 'none' | 'NX' | 'XX', get: boolean): KvResult {
-    const old = live(this.map.get(k));
-    const allowed = mode === 'none' || (mode === 'NX' ? old === undefined : old !== undefined);
-    if (allowed) this.put(k, Buffer.from(value), old);
+  // ---- writes -------------------------------------------------------------------------------
+
+  private applyOne(cmd: KvCommand): KvResult {
+    switch (cmd.type) {
+      case 'set':
+        return this.applySet(cmd.key, cmd.value, cmd.mode, cmd.get);
+      case 'del': {
+        let n = 0;
+        for (const k of cmd.keys) if (this.remove(k)) n++;
+        return integer(n);
+      }
+      case 'incrby':
+        return this.applyIncrBy(cmd.key, cmd.delta);
+      case 'mset':
+        if (cmd.keys.length !== cmd.values.length)
+          throw new Error('invariant: MSET keys and values differ in count');
+        for (let i = 0; i < cmd.keys.length; i++) {
+          const k = cmd.keys[i]!;
+          const hash = hashBytes(k, 0, k.length);
+          this.put(k, hash, this.lookup(k, 0, k.length, hash), cmd.values[i]!);
+        }
+        return OK_RESULT;
+      case 'cas': {
+        const k = cmd.key;
+        const hash = hashBytes(k, 0, k.length);
+        const loc = this.lookup(k, 0, k.length, hash);
+        const match =
+          cmd.expected === null ? loc === EMPTY : loc !== EMPTY && this.valueEquals(loc, cmd.expected);
+        if (!match) return integer(0);
+        this.put(k, hash, loc, cmd.value);
+        return integer(1);
+      }
+    }
+  }
+
+  private applySet(k: Buffer, value: Buffer, mode: 'none' | 'NX' | 'XX', get: boolean): KvResult {
+    const hash = hashBytes(k, 0, k.length);
+    const loc = this.lookup(k, 0, k.length, hash);
+    const allowed = mode === 'none' || (mode === 'NX' ? loc === EMPTY : loc !== EMPTY);
+    // The old value must be read before put() may overwrite it in place.
+    const old = get && loc !== EMPTY ? this.valueAt(loc, true) : undefined;
+    if (allowed) this.put(k, hash, loc, value);
     if (get) return old === undefined ? NIL_RESULT : bulk(old);
     return allowed ? OK_RESULT : NIL_RESULT;
   }
 
-  private applyIncrBy(k: string, delta: bigint): KvResult {
-    const old = live(this.map.get(k));
+  private applyIncrBy(k: Buffer, delta: bigint): KvResult {
+    const hash = hashBytes(k, 0, k.length);
+    const loc = this.lookup(k, 0, k.length, hash);
     let current = 0n;
-    if (old !== undefined) {
-      const parsed = parseInt64(old);
+    if (loc !== EMPTY) {
+      const parsed = parseInt64(this.valueAt(loc, false));
       if (parsed === null) return { type: 'error', message: ERR_NOT_INTEGER };
       current = parsed;
     }
     const next = current + delta;
     if (next < INT64_MIN || next > INT64_MAX) return { type: 'error', message: ERR_OVERFLOW };
-    this.put(k, Buffer.from(next.toString(), 'latin1'), old);
+    this.put(k, hash, loc, Buffer.from(next.toString(), 'latin1'));
     return integer(next);
   }
 
-  /**
-   * Sets k to value (already owned by the store). `old` is k's live value, when the caller has
-   * just looked it up (one hash lookup per write instead of two on the hot path).
-   */
-  private put(k: string, value: Buffer, old: Buffer | undefined = live(this.map.get(k))): void {
-    if (this.saved !== null && !this.saved.has(k)) this.saved.set(k, old ?? ABSENT);
-    this.map.set(k, value);
-    if (old === undefined) {
-      this.liveCount++;
-      this.bytes += k.length + value.length + ENTRY_OVERHEAD_BYTES;
+  /** Sets key k (hash, current location `loc` or EMPTY) to a copy of value. */
+  private put(k: Buffer, hash: number, loc: number, value: Buffer): void {
+    this.version = (this.version + 1) >>> 0;
+    if (loc !== EMPTY) {
+      const w = this.arena.wordsOf(loc);
+      const o = Arena.wordIn(loc);
+      const oldLength = w[o + 1]!;
+      this.dataBytes += value.length - oldLength;
+      // In place when the record keeps its size and no snapshot needs the old bytes.
+      if (
+        this.deferredFrees === null &&
+        (w[o + 2]! & FLAG_LARGE) === 0 &&
+        !needsLarge(k.length, value.length) &&
+        recordWords(k.length, value.length, 0) === recordWords(k.length, oldLength, 0)
+      ) {
+        w[o + 1] = value.length;
+        w[o + 3] = this.version;
+        value.copy(this.arena.slabOf(loc), (o + HEADER_WORDS) * 4 + k.length);
+        return;
+      }
     } else {
-      this.bytes += value.length - old.length;
+      this.dataBytes += k.length + value.length;
     }
+    const fresh = this.writeRecord(k, 0, k.length, value, 0, value.length);
+    this.setProbe(k, 0, k.length);
+    const prev = this.index.set(hash, fresh, this.matchProbe);
+    if (prev !== loc) throw new Error(`invariant: index held ${prev} for a key found at ${loc}`);
+    if (prev !== EMPTY) this.release(prev);
   }
 
   /** Deletes k; false if it did not exist. */
-  private remove(k: string): boolean {
-    const old = live(this.map.get(k));
-    if (old === undefined) return false;
-    if (this.saved !== null) {
-      if (!this.saved.has(k)) this.saved.set(k, old);
-      this.map.set(k, TOMBSTONE);
-    } else {
-      this.map.delete(k);
-    }
-    this.liveCount--;
-    this.bytes -= k.length + old.length + ENTRY_OVERHEAD_BYTES;
+  private remove(k: Buffer): boolean {
+    const hash = hashBytes(k, 0, k.length);
+    this.setProbe(k, 0, k.length);
+    const loc = this.index.delete(hash, this.matchProbe);
+    if (loc === EMPTY) return false;
+    this.version = (this.version + 1) >>> 0;
+    const w = this.arena.wordsOf(loc);
+    const o = Arena.wordIn(loc);
+    this.dataBytes -= w[o]! + w[o + 1]!;
+    this.release(loc);
     return true;
   }
+
+  private release(loc: number): void {
+    if (this.deferredFrees !== null) this.deferredFrees.push(loc);
+    else this.arena.free(loc);
+  }
+
+  /** Writes a new record (key + value copied) and returns its location. */
+  private writeRecord(
+    kb: Uint8Array,
+    ks: number,
+    ke: number,
+    vb: Uint8Array,
+    vs: number,
+    ve: number,
+  ): number {
+    const keyLength = ke - ks;
+    const valueLength = ve - vs;
+    const large = needsLarge(keyLength, valueLength);
+    const flags = large ? FLAG_LARGE : 0;
+    const size = recordWords(keyLength, valueLength, flags);
+    const loc = this.arena.alloc(size);
+    const w = this.arena.wordsOf(loc);
+    const o = Arena.wordIn(loc);
+    w[o] = keyLength;
+    w[o + 1] = valueLength;
+    w[o + 2] = flags;
+    w[o + 3] = this.version;
+    if (large) {
+      const bytes = Buffer.allocUnsafeSlow(keyLength + valueLength);
+      bytes.set(kb.subarray(ks, ke), 0);
+      bytes.set(vb.subarray(vs, ve), keyLength);
+      w[o + size - 1] = this.arena.addLarge(bytes);
+    } else {
+      const slab = this.arena.slabOf(loc);
+      let p = (o + HEADER_WORDS) * 4;
+      if (keyLength <= 32) for (let i = ks; i < ke; i++) slab[p++] = kb[i]!;
+      else {
+        slab.set(kb.subarray(ks, ke), p);
+        p += keyLength;
+      }
+      if (valueLength <= 32) for (let i = vs; i < ve; i++) slab[p++] = vb[i]!;
+      else slab.set(vb.subarray(vs, ve), p);
+    }
+    return loc;
+  }
+
+  // ---- lookups ------------------------------------------------------------------------------
+
+  private setProbe(buf: Uint8Array, start: number, end: number): void {
+    this.probeBuf = buf;
+    this.probeStart = start;
+    this.probeEnd = end;
+  }
+
+  private lookup(buf: Uint8Array, start: number, end: number, hash: number): number {
+    this.setProbe(buf, start, end);
+    return this.index.find(hash, this.matchProbe);
+  }
+
+  /** Whether the record at loc has the probe key. */
+  private keyEquals(loc: number): boolean {
+    const w = this.arena.wordsOf(loc);
+    const o = Arena.wordIn(loc);
+    const keyLength = w[o]!;
+    const start = this.probeStart;
+    if (keyLength !== this.probeEnd - start) return false;
+    const flags = w[o + 2]!;
+    let bytes: Buffer;
+    let p: number;
+    if ((flags & FLAG_LARGE) !== 0) {
+      bytes = this.arena.largeValue(w[o + recordWords(keyLength, w[o + 1]!, flags) - 1]!);
+      p = 0;
+    } else {
+      bytes = this.arena.slabOf(loc);
+      p = (o + HEADER_WORDS) * 4;
+    }
+    const probe = this.probeBuf;
+    if (keyLength <= 32) {
+      for (let i = 0; i < keyLength; i++) if (bytes[p + i] !== probe[start + i]) return false;
+      return true;
+    }
+    return bytes.compare(probe, start, this.probeEnd, p, p + keyLength) === 0;
+  }
+
+  /** The record's key bytes, as a copy. */
+  private keyAt(loc: number): Buffer {
+    const w = this.arena.wordsOf(loc);
+    const o = Arena.wordIn(loc);
+    const flags = w[o + 2]!;
+    if ((flags & FLAG_LARGE) !== 0) {
+      const large = this.arena.largeValue(w[o + recordWords(w[o]!, w[o + 1]!, flags) - 1]!);
+      return Buffer.from(large.subarray(0, w[o]!));
+    }
+    const p = (o + HEADER_WORDS) * 4;
+    return Buffer.from(this.arena.slabOf(loc).subarray(p, p + w[o]!));
+  }
+
+  /** The record's value: a copy (copy=true) or a view valid until the next write. */
+  private valueAt(loc: number, copy: boolean): Buffer {
+    const w = this.arena.wordsOf(loc);
+    const o = Arena.wordIn(loc);
+    const keyLength = w[o]!;
+    const valueLength = w[o + 1]!;
+    const flags = w[o + 2]!;
+    if ((flags & FLAG_LARGE) !== 0) {
+      // Out-of-line buffers are never written after creation: no copy needed.
+      const large = this.arena.largeValue(w[o + recordWords(keyLength, valueLength, flags) - 1]!);
+      return large.subarray(keyLength, keyLength + valueLength);
+    }
+    const p = (o + HEADER_WORDS) * 4 + keyLength;
+    const view = this.arena.slabOf(loc).subarray(p, p + valueLength);
+    return copy ? Buffer.from(view) : view;
+  }
+
+  private valueEquals(loc: number, expected: Buffer): boolean {
+    const v = this.valueAt(loc, false);
+    return v.length === expected.length && v.equals(expected);
+  }
+
+  // ---- compaction ---------------------------------------------------------------------------
+
+  /** A few records of compaction per applied entry while the arena is fragmented. */
+  private maybeCompact(): void {
+    if (this.deferredFrees !== null || !this.arena.fragmented) return;
+    this.arena.compactStep(COMPACT_RECORDS_PER_WRITE, this.onMoved);
+  }
+
+  private readonly onMoved = (from: number, to: number): void => {
+    const w = this.arena.wordsOf(to);
+    const o = Arena.wordIn(to);
+    if ((w[o + 2]! & FLAG_LARGE) !== 0) {
+      const key = this.keyAt(to);
+      this.index.relocate(hashBytes(key, 0, key.length), from, to);
+    } else {
+      const p = (o + HEADER_WORDS) * 4;
+      this.index.relocate(hashBytes(this.arena.slabOf(to), p, p + w[o]!), from, to);
+    }
+  };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KvCommand } from '../../src/kv/commands.js';
 import { INT64_MAX, INT64_MIN } from '../../src/kv/commands.js';
-import { ENTRY_OVERHEAD_BYTES, KvStore, parseInt64, type KvResult } from '../../src/kv/store.js';
+import { KvStore, parseInt64, type KvResult } from '../../src/kv/store.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const set = (key: string, value: string, mode: 'none' | 'NX' | 'XX' = 'none', get = false): KvCommand => ({
@@ -171,14 +171,17 @@ describe('KvStore.apply', () => {
     expect(s.read({ type: 'dbsize' })).toEqual(int(1));
   });
 
-  it('accounts memory approximately and returns to zero', () => {
+  it('accounts key + value bytes exactly and returns to zero', () => {
     const s = new KvStore();
     s.apply(set('key', 'value'));
-    expect(s.approxBytes).toBe(3 + 5 + ENTRY_OVERHEAD_BYTES);
+    expect(s.approxBytes).toBe(3 + 5);
     s.apply(set('key', 'v'));
-    expect(s.approxBytes).toBe(3 + 1 + ENTRY_OVERHEAD_BYTES);
+    expect(s.approxBytes).toBe(3 + 1);
+    s.apply(set('key', 'x'.repeat(10_000))); // out of line
+    expect(s.approxBytes).toBe(3 + 10_000);
     s.apply(del('key'));
     expect(s.approxBytes).toBe(0);
+    expect(s.memory().arena.liveBytes).toBe(0);
   });
 });
 
