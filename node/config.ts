@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { defaultMaxMemoryBytes } from './memory-guard.js';
 
 /** A bad flag or config value: main prints the message on one line and exits 2. */
 export class ConfigError extends Error {}
@@ -36,6 +37,8 @@ export interface NodeConfig {
   readonly followerMode: FollowerMode;
   readonly requirepass?: string;
   readonly maxValueBytes: number;
+  /** Memory quota for writes (--max-memory; default from the cgroup limit, see memory-guard.ts). */
+  readonly maxMemoryBytes: number;
   readonly maxClients: number;
   readonly requestTimeoutMs: number;
   readonly logLevel: 'info' | 'debug';
@@ -65,6 +68,7 @@ const flagSpec = {
   'follower-mode': { type: 'string' },
   requirepass: { type: 'string' },
   'max-value-bytes': { type: 'string' },
+  'max-memory': { type: 'string' },
   'max-clients': { type: 'string' },
   'request-timeout-ms': { type: 'string' },
   'log-level': { type: 'string' },
@@ -79,6 +83,7 @@ export const usage = `usage: kvnode --id N --data-dir DIR --peers 1=h:p,2=h:p,3=
               [--heartbeat-ticks 3] [--snapshot-entries 100000] [--snapshot-wal-bytes 268435456]
               [--max-log-bytes 67108864] [--group-commit-window-ms 0] [--wal-segment-bytes 67108864] [--read-mode linearizable|lease|stale]
               [--follower-mode forward|redirect] [--requirepass P] [--max-value-bytes 67108864]
+              [--max-memory BYTES|512mb|1gb (default: 60% of the cgroup limit or RAM)]
               [--max-clients 10000] [--request-timeout-ms 10000] [--log-level info|debug]
        kvnode --config FILE.json   (same settings, camelCase keys; flags override the file)`;
 
@@ -123,6 +128,32 @@ function parseIntFlag(text: string, flag: string, min: number, max: number): num
   const n = Number(text);
   if (!Number.isSafeInteger(n) || n < min || n > max) {
     throw new ConfigError(`--${flag}: expected an integer in [${min}, ${max}], got '${text}'`);
+  }
+  return n;
+}
+
+const BYTE_UNITS: Readonly<Record<string, number>> = {
+  '': 1,
+  b: 1,
+  kb: 1024,
+  k: 1024,
+  mb: 1024 ** 2,
+  m: 1024 ** 2,
+  gb: 1024 ** 3,
+  g: 1024 ** 3,
+};
+/** Smallest accepted --max-memory: below it the runtime alone would refuse every write. */
+const MIN_MAX_MEMORY_BYTES = 16 * 1024 * 1024;
+
+/** A byte count with an optional unit (k/kb, m/mb, g/gb: powers of 1024), as Redis's maxmemory. */
+export function parseBytesFlag(text: string, flag: string): number {
+  const m = /^(\d+)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = m ? BYTE_UNITS[m[2]!.toLowerCase()] : undefined;
+  const n = m && unit !== undefined ? Number(m[1]) * unit : NaN;
+  if (!Number.isSafeInteger(n) || n < MIN_MAX_MEMORY_BYTES) {
+    throw new ConfigError(
+      `--${flag}: expected a size of at least 16mb (e.g. 536870912, 512mb, 1gb), got '${text}'`,
+    );
   }
   return n;
 }
@@ -235,6 +266,7 @@ export function parseNodeConfig(argv: readonly string[]): NodeConfig | 'help' {
     );
   }
   const requirepass = get('requirepass');
+  const maxMemory = get('max-memory');
   const logLevel = oneOf('log-level', ['info', 'debug'] as const, 'info');
   return {
     id,
@@ -261,6 +293,8 @@ export function parseNodeConfig(argv: readonly string[]): NodeConfig | 'help' {
     followerMode: oneOf('follower-mode', ['forward', 'redirect'] as const, 'forward'),
     ...(requirepass !== undefined ? { requirepass } : {}),
     maxValueBytes: intFlag('max-value-bytes', 64 * 1024 * 1024, 1, 512 * 1024 * 1024),
+    maxMemoryBytes:
+      maxMemory === undefined ? defaultMaxMemoryBytes() : parseBytesFlag(maxMemory, 'max-memory'),
     maxClients: intFlag('max-clients', 10_000, 1, 1_000_000),
     requestTimeoutMs: intFlag('request-timeout-ms', 10_000, 10, 600_000),
     logLevel,

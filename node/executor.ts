@@ -9,7 +9,7 @@ import {
   type ParsedCommand,
   type WriteReplyStyle,
 } from '../src/kv/parse-command.js';
-import type { KvCommand } from '../src/kv/commands.js';
+import { encodedCommandBytes, type KvCommand } from '../src/kv/commands.js';
 import type { KvRead, KvResult } from '../src/kv/store.js';
 import { RespWriter } from '../src/resp/index.js';
 import { Role } from '../src/raft/types.js';
@@ -18,6 +18,7 @@ import { formatHostPort } from './config.js';
 import type { Host } from './host.js';
 import type { KvMachine } from './kv-machine.js';
 import type { NodeMetrics } from './metrics.js';
+import { OOM_ERROR, type MemoryGuard } from './memory-guard.js';
 import { array, bulk, err, int, NIL, OK, simple, type Reply } from './reply.js';
 import type { ConnState, RespExecutor } from './resp-server.js';
 import { newConnState, writeReply } from './resp-server.js';
@@ -77,6 +78,7 @@ export class KvExecutor implements RespExecutor {
     private readonly machine: KvMachine,
     transport: RequestTransport,
     private readonly metrics: NodeMetrics,
+    private readonly memory: MemoryGuard,
   ) {
     this.forwarder = new ForwardBatcher(transport, config.requestTimeoutMs);
     this.batcher = new WriteBatcher(
@@ -151,6 +153,12 @@ export class KvExecutor implements RespExecutor {
   ): Reply | Promise<Reply> {
     this.metrics.writes.inc();
     if (this.host.isLeader) {
+      // Over the quota only DEL is proposed: it frees memory. Checked where writes are proposed
+      // (the leader), so forwarded writes are checked too.
+      if (cmd.type !== 'del' && !this.memory.admits(encodedCommandBytes(cmd))) {
+        this.metrics.oomRefusals.inc();
+        return err(OOM_ERROR);
+      }
       return this.batcher.submit(cmd).then((r) => resultToReply(adaptWriteResult(r, style)), errorReply);
     }
     if (forwarded) return err('TRYAGAIN this node is no longer the leader');
@@ -240,6 +248,7 @@ export class KvExecutor implements RespExecutor {
         .filter((p) => p.id !== this.config.id)
         .map((p) => ({ id: p.id, match: p.match, next: p.next, state: p.state })),
       keys: this.machine.store.size,
+      memory: this.memoryJson(),
       resp: formatHostPort(this.config.listenResp),
       http: formatHostPort(this.config.listenHttp),
       peer: formatHostPort(this.config.listenPeer),
@@ -247,9 +256,47 @@ export class KvExecutor implements RespExecutor {
     };
   }
 
+  private memoryJson(): object {
+    const m = this.memory.report();
+    const store = this.machine.store.memory();
+    return {
+      usedBytes: m.usedBytes,
+      rssBytes: m.rssBytes,
+      maxMemoryBytes: m.maxMemoryBytes,
+      storeBytes: m.storeBytes,
+      datasetBytes: store.dataBytes,
+      raftLogBytes: m.raftLogBytes,
+      heapUsedBytes: m.heapUsedBytes,
+      keys: store.keys,
+      bytesPerKey: Math.round(store.bytesPerKey),
+    };
+  }
+
   isReady(): boolean {
     const s = this.host.status();
     return s.leaderId !== 0 && this.host.applied >= s.commitIndex;
+  }
+
+  /** INFO memory: Redis's field names where they mean the same, kvctl_* for the rest. */
+  private memoryInfo(): string[] {
+    const m = this.memory.report();
+    const store = this.machine.store.memory();
+    return [
+      `used_memory:${m.usedBytes}`,
+      `used_memory_human:${(m.usedBytes / 1024 / 1024).toFixed(2)}M`,
+      `used_memory_rss:${m.rssBytes}`,
+      `used_memory_dataset:${store.dataBytes}`,
+      `maxmemory:${m.maxMemoryBytes}`,
+      `maxmemory_human:${(m.maxMemoryBytes / 1024 / 1024).toFixed(2)}M`,
+      'maxmemory_policy:noeviction',
+      `kvctl_store_bytes:${m.storeBytes}`,
+      `kvctl_store_index_bytes:${store.indexBytes}`,
+      `kvctl_store_free_bytes:${store.arena.freeBytes}`,
+      `kvctl_keys:${store.keys}`,
+      `kvctl_bytes_per_key:${store.bytesPerKey.toFixed(1)}`,
+      `kvctl_heap_used:${m.heapUsedBytes}`,
+      `raft_log_bytes:${m.raftLogBytes}`,
+    ];
   }
 
   private info(): string {
@@ -276,9 +323,11 @@ export class KvExecutor implements RespExecutor {
       'aof_enabled:1',
       'fsync:always (group commit, majority fdatasync before acknowledge)',
       '',
+      '# Memory',
+      ...this.memoryInfo(),
+      '',
       '# Keyspace',
       `db0:keys=${this.machine.store.size},expires=0`,
-      `used_memory_dataset:${this.machine.store.approxBytes}`,
       '',
     ];
     return lines.join('\r\n');

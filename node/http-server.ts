@@ -83,7 +83,9 @@ function replyToHttp(res: http.ServerResponse, reply: Reply, backend: HttpBacken
           ? 503
           : reply.s.startsWith('TIMEOUT')
             ? 504
-            : 400;
+            : reply.s.startsWith('OOM')
+              ? 507 // Insufficient Storage: the node's --max-memory quota
+              : 400;
       sendJson(res, status, { error: reply.s });
       return;
     }

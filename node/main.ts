@@ -19,6 +19,7 @@ import { NodeMetrics } from './metrics.js';
 import { Host } from './host.js';
 import { KvMachine } from './kv-machine.js';
 import { KvExecutor } from './executor.js';
+import { MemoryGuard } from './memory-guard.js';
 import { createRespServer } from './resp-server.js';
 import { createHttpServer } from './http-server.js';
 import { recover } from './recovery.js';
@@ -120,7 +121,11 @@ async function run(config: NodeConfig, log: Logger): Promise<void> {
       process.exit(EXIT_RUNTIME);
     },
   );
-  const exec = new KvExecutor(config, hostRef, machine, transport, metrics);
+  const memory = new MemoryGuard(config.maxMemoryBytes, {
+    storeBytes: () => machine.store.memory().usedBytes,
+    logBytes: () => hostRef.logBytes,
+  });
+  const exec = new KvExecutor(config, hostRef, machine, transport, metrics, memory);
   metrics.watchRaftLog(() => hostRef.logBytes);
   late.host = hostRef;
   late.executor = exec;
@@ -167,6 +172,7 @@ async function run(config: NodeConfig, log: Logger): Promise<void> {
     await transport.close();
     await wal.close();
     await lock.release();
+    memory.close();
     log.info('stopped');
     process.exit(0);
   };

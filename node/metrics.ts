@@ -57,6 +57,11 @@ export class NodeMetrics {
     help: 'Client requests this follower forwarded to the leader',
     registers: [this.registry],
   });
+  readonly oomRefusals = new Counter({
+    name: 'kvnode_oom_refusals_total',
+    help: 'Writes refused with -OOM because the node was at its --max-memory quota',
+    registers: [this.registry],
+  });
   readonly snapshots = new Counter({
     name: 'kvnode_snapshots_total',
     help: 'Snapshots written',

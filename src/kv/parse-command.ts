@@ -78,6 +78,8 @@ const ARITY: ReadonlyMap<string, number> = new Map(
     TTL: 2,
     PTTL: 2,
     DBSIZE: 1,
+    SCAN: -2,
+    KEYS: 2,
     SET: -3,
     SETNX: 3,
     GETSET: 3,
@@ -154,6 +156,10 @@ export function parseRedisCommand(args: readonly Buffer[], options: ParseCommand
       return read({ type: 'ttl', key: args[1]! });
     case 'DBSIZE':
       return read({ type: 'dbsize' });
+    case 'SCAN':
+      return parseScan(args);
+    case 'KEYS':
+      return read({ type: 'keys', pattern: args[1]! });
     case 'SET':
       return parseSet(args, tooBig);
     case 'SETNX':
@@ -209,6 +215,39 @@ export function parseRedisCommand(args: readonly Buffer[], options: ParseCommand
         throw new Error(`invariant: command ${name} has an arity but no handler`);
       return { kind: 'local', name, args: args.slice(1) };
   }
+}
+
+export const ERR_INVALID_CURSOR = 'ERR invalid cursor';
+/** Largest SCAN cursor: the store's cursors are positions in a 32-bit hash space. */
+const MAX_SCAN_CURSOR = 2n ** 32n - 1n;
+const DEFAULT_SCAN_COUNT = 10;
+
+/**
+ * SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]. Every key is a string, so TYPE string
+ * scans as usual and any other TYPE returns no keys (but still walks, as Redis does).
+ */
+function parseScan(args: readonly Buffer[]): ParsedCommand {
+  const cursor = parseInt64(args[1]!);
+  if (cursor === null || cursor < 0n || cursor > MAX_SCAN_CURSOR) return error(ERR_INVALID_CURSOR);
+  let count = DEFAULT_SCAN_COUNT;
+  let match: Buffer | undefined;
+  let noKeys = false;
+  for (let i = 2; i < args.length; i += 2) {
+    const opt = args[i]!.length <= 8 ? args[i]!.toString('latin1').toUpperCase() : '';
+    if (i + 1 >= args.length) return error(ERR_SYNTAX);
+    const arg = args[i + 1]!;
+    if (opt === 'MATCH') match = arg;
+    else if (opt === 'COUNT') {
+      const n = parseInt64(arg);
+      if (n === null) return error(ERR_NOT_INTEGER);
+      if (n < 1n) return error(ERR_SYNTAX);
+      count = n > 1_000_000n ? 1_000_000 : Number(n);
+    } else if (opt === 'TYPE') noKeys = arg.toString('latin1').toLowerCase() !== 'string';
+    else return error(ERR_SYNTAX);
+  }
+  // A pattern no key can match is cheaper than a TYPE filter in the store.
+  if (noKeys) match = Buffer.from('[]');
+  return read({ type: 'scan', cursor: Number(cursor), count, ...(match ? { match } : {}) });
 }
 
 /** SET key value [NX | XX] [GET] [EX s | PX ms | EXAT t | PXAT t | KEEPTTL] */

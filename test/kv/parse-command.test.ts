@@ -11,6 +11,32 @@ const arity = (name: string): string => `ERR wrong number of arguments for '${na
 const TTL_ERR = /^ERR TTLs are not supported/;
 
 describe('parseRedisCommand: reads', () => {
+  it('SCAN cursor [MATCH p] [COUNT n] [TYPE t] and KEYS pattern', () => {
+    expect(p('SCAN', '0')).toEqual({ kind: 'read', read: { type: 'scan', cursor: 0, count: 10 } });
+    expect(p('scan', '4294967295', 'match', 'a*', 'COUNT', '500')).toEqual({
+      kind: 'read',
+      read: { type: 'scan', cursor: 4294967295, count: 500, match: b('a*') },
+    });
+    expect(p('SCAN', '7', 'TYPE', 'string')).toEqual({
+      kind: 'read',
+      read: { type: 'scan', cursor: 7, count: 10 },
+    });
+    expect(p('SCAN', '7', 'TYPE', 'hash')).toEqual({
+      kind: 'read',
+      read: { type: 'scan', cursor: 7, count: 10, match: b('[]') },
+    });
+    expect(errorOf(p('SCAN', 'x'))).toBe('ERR invalid cursor');
+    expect(errorOf(p('SCAN', '-1'))).toBe('ERR invalid cursor');
+    expect(errorOf(p('SCAN', '4294967296'))).toBe('ERR invalid cursor');
+    expect(errorOf(p('SCAN', '0', 'COUNT'))).toBe('ERR syntax error');
+    expect(errorOf(p('SCAN', '0', 'COUNT', '0'))).toBe('ERR syntax error');
+    expect(errorOf(p('SCAN', '0', 'COUNT', 'x'))).toBe('ERR value is not an integer or out of range');
+    expect(errorOf(p('SCAN', '0', 'BOGUS', '1'))).toBe('ERR syntax error');
+    expect(errorOf(p('SCAN'))).toBe(arity('scan'));
+    expect(p('KEYS', 'user:*')).toEqual({ kind: 'read', read: { type: 'keys', pattern: b('user:*') } });
+    expect(errorOf(p('KEYS'))).toBe(arity('keys'));
+  });
+
   it('GET / MGET / EXISTS / STRLEN / TTL / PTTL / DBSIZE', () => {
     expect(p('GET', 'k')).toEqual({ kind: 'read', read: { type: 'get', key: b('k') } });
     expect(p('mget', 'a', 'b')).toEqual({ kind: 'read', read: { type: 'mget', keys: [b('a'), b('b')] } });
