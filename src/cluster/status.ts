@@ -15,12 +15,42 @@ export interface NodeReportedStatus {
   readonly appliedIndex: number;
   readonly lastIndex?: number;
   readonly pid?: number;
+  /** Keys in the node's state machine. */
+  readonly keys?: number;
+  readonly memory?: NodeMemory;
+}
+
+/**
+ * GET /v1/status `memory` (bytes). usedBytes is what the node's --max-memory quota counts (store
+ * + Raft log + V8 heap in use); rssBytes is the process's resident set. Every field is optional
+ * here (older nodes send none); numeric fields we do not name are kept as the node sent them.
+ */
+export interface NodeMemory {
+  readonly usedBytes?: number;
+  readonly rssBytes?: number;
+  readonly maxMemoryBytes?: number;
+  readonly datasetBytes?: number;
+  readonly raftLogBytes?: number;
+  readonly keys?: number;
+  readonly [field: string]: number | undefined;
 }
 
 export const STATUS_TIMEOUT_MS = 1_000;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
+/** The numeric fields of a `memory` object; undefined when there is none (or nothing numeric). */
+export function parseNodeMemory(value: unknown): NodeMemory | undefined {
+  if (!isRecord(value)) return undefined;
+  const memory: Record<string, number> = {};
+  for (const [field, n] of Object.entries(value)) if (isCount(n)) memory[field] = n;
+  return Object.keys(memory).length > 0 ? memory : undefined;
 }
 
 export async function fetchNodeStatus(
@@ -34,6 +64,7 @@ export async function fetchNodeStatus(
     if (!response.ok) return undefined;
     const body: unknown = await response.json();
     if (!isRecord(body) || typeof body.role !== 'string' || typeof body.term !== 'number') return undefined;
+    const memory = parseNodeMemory(body.memory);
     return {
       id: Number(body.id),
       role: body.role,
@@ -43,6 +74,8 @@ export async function fetchNodeStatus(
       appliedIndex: Number(body.appliedIndex ?? 0),
       ...(typeof body.lastIndex === 'number' ? { lastIndex: body.lastIndex } : {}),
       ...(typeof body.pid === 'number' ? { pid: body.pid } : {}),
+      ...(isCount(body.keys) ? { keys: body.keys } : {}),
+      ...(memory !== undefined ? { memory } : {}),
     };
   } catch {
     return undefined;
@@ -73,6 +106,10 @@ export interface NodeStatus {
   readonly commitIndex: number | null;
   readonly appliedIndex: number | null;
   readonly pid: number | null;
+  /** Keys in the node's state machine (memory.keys, else the status's keys); null if unknown. */
+  readonly keys: number | null;
+  /** As the node reports it (see NodeMemory); null when it did not answer or sent none. */
+  readonly memory: NodeMemory | null;
   /** The process exists (for remote nodes: as seen over ssh). */
   readonly alive: boolean;
   readonly ready: boolean;
@@ -116,6 +153,8 @@ export async function nodeStatus(
     commitIndex: reported?.commitIndex ?? null,
     appliedIndex: reported?.appliedIndex ?? null,
     pid: pid ?? reported?.pid ?? null,
+    keys: reported?.memory?.keys ?? reported?.keys ?? null,
+    memory: reported?.memory ?? null,
     alive,
     ready,
     resp: respAddress(node),
