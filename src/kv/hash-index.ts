@@ -153,18 +153,6 @@ export class HashIndex {
     }
   }
 
-  /** A copy of every location (the order is irrelevant): what a snapshot view iterates. */
-  copyLocations(): Uint32Array {
-    const out = new Uint32Array(this.size);
-    let n = 0;
-    for (const t of this.tables()) {
-      const locs = t.locs;
-      for (let i = 0; i < locs.length; i++) if (locs[i] !== EMPTY) out[n++] = locs[i]!;
-    }
-    if (n !== out.length) throw new Error(`invariant: index counted ${out.length}, found ${n}`);
-    return out;
-  }
-
   /**
    * Calls fn(loc) for every entry whose hash lies in [from, to) (hash space is 0..2^32), visiting
    * each exactly once. Correct in any table size and mid-growth: see the file comment.
@@ -187,9 +175,32 @@ export class HashIndex {
     }
   }
 
-  /** The home-slot width of the current table in hash units (SCAN sizes its steps by it). */
-  get hashesPerSlot(): number {
-    return 2 ** this.table.shift;
+  /** Longest run of occupied slots in any table: the worst probe length (diagnostics, tests). */
+  longestRun(): number {
+    let longest = 0;
+    for (const t of this.tables()) {
+      let run = 0;
+      for (let s = 0; s < t.slots; s++) {
+        run = t.locs[s] === EMPTY ? 0 : run + 1;
+        if (run > longest) longest = run;
+      }
+    }
+    return longest;
+  }
+
+  /**
+   * Makes room for `keys` keys at once (growing synchronously if needed): for bulk loads such as
+   * a snapshot restore, which then run without growth steps.
+   */
+  reserve(keys: number): void {
+    let capacity = this.table.capacity;
+    while (keys > capacity * MAX_LOAD) capacity *= 2;
+    if (capacity === this.table.capacity) return;
+    this.finishGrowth();
+    this.old = this.table;
+    this.table = new Table(capacity);
+    this.migrated = 0;
+    this.finishGrowth();
   }
 
   // ---- internals ----------------------------------------------------------------------------

@@ -7,7 +7,7 @@
 import type { KvCommand } from './commands.js';
 import { INT64_MIN } from './commands.js';
 import type { KvRead, KvResult } from './store.js';
-import { ERR_NOT_INTEGER, parseInt64 } from './store.js';
+import { ERR_NOT_INTEGER, parseInt64, SCAN_RANGES } from './store.js';
 
 /**
  * How to turn the write's KvResult into the client's reply:
@@ -218,8 +218,8 @@ export function parseRedisCommand(args: readonly Buffer[], options: ParseCommand
 }
 
 export const ERR_INVALID_CURSOR = 'ERR invalid cursor';
-/** Largest SCAN cursor: the store's cursors are positions in a 32-bit hash space. */
-const MAX_SCAN_CURSOR = 2n ** 32n - 1n;
+/** Largest SCAN cursor: the store's cursors are positions in a sequence of hash ranges. */
+const MAX_SCAN_CURSOR = BigInt(SCAN_RANGES - 1);
 const DEFAULT_SCAN_COUNT = 10;
 
 /**

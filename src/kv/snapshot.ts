@@ -2,7 +2,7 @@
  * KvStore snapshot bytes: a stream of ~1 MiB chunks the host writes to disk or sends to a peer.
  *
  * Format (varints are unsigned LEB128):
- *   header  = "KVSNAP" 0x01 0x00                      (magic, version, reserved)
+ *   header  = "KVSNAP" 0x02 0x00 varint(recordCount)  (magic, version, reserved; v1 had no count)
  *   record  = varint(keyLength + 1) key varint(valueLength) value
  *   trailer = 0x00 varint(recordCount)                (0 cannot start a record: keyLength + 1 >= 1)
  * Nothing may follow the trailer. Integrity (checksums) is the storage layer's job: this format
@@ -18,7 +18,11 @@ import { KvStore, type KvSnapshotView } from './store.js';
 export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 /** Values at least this large are yielded as their own chunk (the store's immutable Buffer, not a copy). */
 const ZERO_COPY_VALUE_BYTES = 256 * 1024;
-const MAGIC = Buffer.from([0x4b, 0x56, 0x53, 0x4e, 0x41, 0x50, 0x01, 0x00]); // "KVSNAP" v1
+const MAGIC = Buffer.from([0x4b, 0x56, 0x53, 0x4e, 0x41, 0x50, 0x02, 0x00]); // "KVSNAP" v2
+/** Version 1 had no key count after the magic; still read. */
+const MAGIC_V1 = Buffer.from([0x4b, 0x56, 0x53, 0x4e, 0x41, 0x50, 0x01, 0x00]);
+/** A header's key count presizes the index up to this many keys (a corrupt count cannot ask for more). */
+const MAX_RESERVE_KEYS = 1 << 25;
 const MAX_FIELD_BYTES = 2 ** 31 - 1;
 
 export class KvSnapshotError extends Error {
@@ -59,7 +63,8 @@ export function* encodeView(view: KvSnapshotView, chunkBytes: number): Generator
   try {
     let chunk = Buffer.allocUnsafe(chunkBytes);
     MAGIC.copy(chunk, 0);
-    let pos = MAGIC.length;
+    // v2: the key count up front, so a restore sizes its index once instead of growing it.
+    let pos = writeVarint(chunk, MAGIC.length, view.size);
     let count = 0;
     while (view.next()) {
       count++;
@@ -209,11 +214,18 @@ export class KvSnapshotDecoder {
     if (this.trailerCount >= 0) throw new KvSnapshotError('corrupt snapshot: bytes after the trailer');
     if (!this.headerDone) {
       if (end - pos < MAGIC.length) return -MAGIC.length;
+      if (buf.compare(MAGIC_V1, 0, MAGIC.length, pos, pos + MAGIC.length) === 0) {
+        this.headerDone = true;
+        return pos + MAGIC.length;
+      }
       if (buf.compare(MAGIC, 0, MAGIC.length, pos, pos + MAGIC.length) !== 0) {
         throw new KvSnapshotError('not a kv snapshot (bad magic or version)');
       }
+      const count = this.readVarint(buf, pos + MAGIC.length, end);
+      if (count < 0) return -(end - pos + 1);
+      this.store.reserve(Math.min(count, MAX_RESERVE_KEYS));
       this.headerDone = true;
-      return pos + MAGIC.length;
+      return this.varintEnd;
     }
     let p = pos;
     // Hot path: one-byte varints (keys < 127 bytes, values < 128 bytes).

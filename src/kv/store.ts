@@ -53,7 +53,16 @@ export const ERR_OVERFLOW = 'ERR increment or decrement would overflow';
 export const RECORD_HEADER_BYTES = HEADER_WORDS * 4;
 /** Records moved per write while the arena is fragmented: compaction in small steps. */
 const COMPACT_RECORDS_PER_WRITE = 8;
-const HASH_SPACE = 2 ** 32;
+/** SCAN cursors are positions in a sequence of this many hash ranges (see scan()). */
+export const SCAN_RANGES = 1 << 16;
+const SCAN_RANGE_HASHES = 2 ** 32 / SCAN_RANGES;
+
+function reverseBits16(x: number): number {
+  x = ((x & 0x5555) << 1) | ((x >>> 1) & 0x5555);
+  x = ((x & 0x3333) << 2) | ((x >>> 2) & 0x3333);
+  x = ((x & 0x0f0f) << 4) | ((x >>> 4) & 0x0f0f);
+  return ((x & 0x00ff) << 8) | ((x >>> 8) & 0x00ff);
+}
 const EMPTY_BUFFER: Buffer = Buffer.alloc(0);
 
 const integer = (value: number | bigint): KvResult => ({ type: 'integer', value });
@@ -229,34 +238,60 @@ export class KvStore {
   }
 
   /**
-   * One step of SCAN: the keys whose hash lies in [cursor, next), about `count` of them, then
-   * filtered by `match`. A key present for the whole scan is returned exactly once per pass
-   * unless it is deleted and re-added; a resize between calls changes nothing (the cursor is a
-   * hash, not a slot).
+   * One step of SCAN. The hash space is cut into SCAN_RANGES equal ranges, visited in
+   * bit-reversed order; a call returns every key of the next few ranges (about `count` keys),
+   * filtered by `match`, and the cursor is the position in that order (0 = start / done).
+   * A key present for the whole scan is returned exactly once per pass, whatever resizes happen
+   * between calls (ranges are in hash space, not slots), unless it is deleted and re-added.
+   * Why bit-reversed: keys come out scattered over the hash space, not sorted by hash, so a
+   * client copying keys in SCAN order into another store does not insert them in the one order
+   * that piles them into a growing table's first slots (Redis's reverse-binary cursor, too).
    */
   scan(cursor: number, count: number, match?: Uint8Array): ScanResult {
-    if (!Number.isInteger(cursor) || cursor < 0 || cursor >= HASH_SPACE)
+    if (!Number.isInteger(cursor) || cursor < 0 || cursor >= SCAN_RANGES)
       throw new Error(`invariant: scan cursor ${cursor}`);
-    const span = Math.max(1, Math.min(count, 1 << 20)) * this.index.hashesPerSlot;
-    const end = Math.min(HASH_SPACE, cursor + span);
+    const keysPerRange = this.index.size / SCAN_RANGES;
+    const ranges = Math.min(
+      SCAN_RANGES - cursor,
+      Math.max(1, Math.ceil(count / Math.max(keysPerRange, 1 / 1024))),
+    );
     const matcher = match === undefined ? null : compileGlob(match);
     const keys: Buffer[] = [];
-    this.index.forEachInHashRange(cursor, end, (loc) => {
+    const end = cursor + ranges;
+    this.forEachInScanOrder(cursor, end, (loc) => {
       const key = this.keyAt(loc);
       if (matcher === null || matcher(key, 0, key.length)) keys.push(key);
     });
-    return { cursor: end === HASH_SPACE ? 0 : end, keys };
+    return { cursor: end === SCAN_RANGES ? 0 : end, keys };
   }
 
-  /** Every key matching the glob pattern (KEYS). */
+  /** Every key matching the glob pattern (KEYS), in SCAN order. */
   keys(pattern: Uint8Array): Buffer[] {
     const matcher = compileGlob(pattern);
     const out: Buffer[] = [];
-    this.index.forEach((loc) => {
+    this.forEachInScanOrder(0, SCAN_RANGES, (loc) => {
       const key = this.keyAt(loc);
       if (matcher(key, 0, key.length)) out.push(key);
     });
     return out;
+  }
+
+  /** Longest probe run in the index (diagnostics). */
+  get longestProbeRun(): number {
+    return this.index.longestRun();
+  }
+
+  /** Presizes the index for `keys` keys (snapshot restore: no growth steps while loading). */
+  reserve(keys: number): void {
+    this.index.reserve(keys);
+  }
+
+  /** Calls fn for the entries of scan ranges [from, to) in SCAN order (bit-reversed ranges). */
+  private forEachInScanOrder(from: number, to: number, fn: (loc: number) => void): void {
+    for (let i = from; i < to; i++) {
+      const range = reverseBits16(i);
+      this.index.forEachInHashRange(range * SCAN_RANGE_HASHES, (range + 1) * SCAN_RANGE_HASHES, fn);
+    }
   }
 
   /** Applies one committed write. Deterministic; never throws for valid commands. */
@@ -305,7 +340,14 @@ export class KvStore {
     const deferred: number[] = [];
     this.deferredFrees = deferred;
     const serial = ++this.snapshotSerial;
-    const locs = this.index.copyLocations();
+    // In SCAN order, not table order: a restore then inserts scattered keys (see scan()).
+    const locs = new Uint32Array(this.index.size);
+    let filled = 0;
+    this.forEachInScanOrder(0, SCAN_RANGES, (loc) => {
+      locs[filled++] = loc;
+    });
+    if (filled !== locs.length)
+      throw new Error(`invariant: index holds ${locs.length} keys, found ${filled}`);
     const arena = this.arena;
     let i = 0;
     let closed = false;

@@ -173,6 +173,29 @@ describe('SCAN', () => {
     for (const k of stable) expect(seen.has(k), k).toBe(true);
   });
 
+  it('keys copied in SCAN order into a fresh store keep probe runs short while it grows', () => {
+    // Regression: SCAN once returned keys in hash order; inserted in that order, a growing table
+    // with top-bit homes piled every early key into its first slots (runs of ~48,000 slots here:
+    // quadratic inserts; a 2 M-key snapshot restore, also in hash order, never finished).
+    const source = new KvStore();
+    for (let i = 0; i < 100_000; i++) source.apply(set(b(`key:${i}`), b('v')));
+    const copy = new KvStore();
+    let worstRun = 0;
+    let copied = 0;
+    let cursor = 0;
+    do {
+      const r = source.scan(cursor, 1000);
+      for (const k of r.keys) {
+        copy.apply(set(k, b('v')));
+        if (++copied % 2000 === 0) worstRun = Math.max(worstRun, copy.longestProbeRun);
+      }
+      cursor = r.cursor;
+    } while (cursor !== 0);
+    expect(copy.size).toBe(100_000);
+    // Random order gives ~100–160 at a load of 0.75 (mid-growth); a pile-up gives thousands.
+    expect(worstRun).toBeLessThan(400);
+  });
+
   it('MATCH filters and KEYS follows Redis glob rules', () => {
     const store = new KvStore();
     for (const k of ['user:1', 'user:2', 'user:10', 'order:1', 'u[x]', 'hello', 'hallo', 'hxllo'])

@@ -13,9 +13,9 @@ const TTL_ERR = /^ERR TTLs are not supported/;
 describe('parseRedisCommand: reads', () => {
   it('SCAN cursor [MATCH p] [COUNT n] [TYPE t] and KEYS pattern', () => {
     expect(p('SCAN', '0')).toEqual({ kind: 'read', read: { type: 'scan', cursor: 0, count: 10 } });
-    expect(p('scan', '4294967295', 'match', 'a*', 'COUNT', '500')).toEqual({
+    expect(p('scan', '65535', 'match', 'a*', 'COUNT', '500')).toEqual({
       kind: 'read',
-      read: { type: 'scan', cursor: 4294967295, count: 500, match: b('a*') },
+      read: { type: 'scan', cursor: 65535, count: 500, match: b('a*') },
     });
     expect(p('SCAN', '7', 'TYPE', 'string')).toEqual({
       kind: 'read',
@@ -27,7 +27,7 @@ describe('parseRedisCommand: reads', () => {
     });
     expect(errorOf(p('SCAN', 'x'))).toBe('ERR invalid cursor');
     expect(errorOf(p('SCAN', '-1'))).toBe('ERR invalid cursor');
-    expect(errorOf(p('SCAN', '4294967296'))).toBe('ERR invalid cursor');
+    expect(errorOf(p('SCAN', '65536'))).toBe('ERR invalid cursor');
     expect(errorOf(p('SCAN', '0', 'COUNT'))).toBe('ERR syntax error');
     expect(errorOf(p('SCAN', '0', 'COUNT', '0'))).toBe('ERR syntax error');
     expect(errorOf(p('SCAN', '0', 'COUNT', 'x'))).toBe('ERR value is not an integer or out of range');

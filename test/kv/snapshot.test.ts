@@ -134,7 +134,10 @@ describe('kv snapshot codec', () => {
     await expect(decodeKvSnapshot([badMagic])).rejects.toThrow(/not a kv snapshot/);
     // header + record "a"=1 twice + trailer(2)
     const rec = Buffer.from([2, 0x61, 1, 0x31]);
-    const header = bytes.subarray(0, 8);
+    const header = Buffer.concat([bytes.subarray(0, 8), Buffer.from([2])]); // v2: magic + count
+    // A version-1 header (no count) still decodes.
+    const v1 = Buffer.from([0x4b, 0x56, 0x53, 0x4e, 0x41, 0x50, 0x01, 0x00]);
+    expect((await decodeKvSnapshot([v1, rec, Buffer.from([0, 1])])).get('a')).toEqual(b('1'));
     await expect(decodeKvSnapshot([header, rec, rec, Buffer.from([0, 2])])).rejects.toThrow(/duplicate key/);
     await expect(decodeKvSnapshot([header, rec, Buffer.from([0, 5])])).rejects.toThrow(/trailer says 5/);
   });
