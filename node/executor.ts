@@ -281,6 +281,8 @@ export class KvExecutor implements RespExecutor {
   private memoryInfo(): string[] {
     const m = this.memory.report();
     const store = this.machine.store.memory();
+    // process.memoryUsage() walks the heap's spaces (tens of µs): fine for INFO, not per write.
+    const usage = process.memoryUsage();
     return [
       `used_memory:${m.usedBytes}`,
       `used_memory_human:${(m.usedBytes / 1024 / 1024).toFixed(2)}M`,
@@ -295,6 +297,9 @@ export class KvExecutor implements RespExecutor {
       `kvctl_keys:${store.keys}`,
       `kvctl_bytes_per_key:${store.bytesPerKey.toFixed(1)}`,
       `kvctl_heap_used:${m.heapUsedBytes}`,
+      `kvctl_heap_total:${usage.heapTotal}`,
+      `kvctl_external:${usage.external}`,
+      `kvctl_array_buffers:${usage.arrayBuffers}`,
       `raft_log_bytes:${m.raftLogBytes}`,
     ];
   }
