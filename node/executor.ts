@@ -87,8 +87,10 @@ export class KvExecutor implements RespExecutor {
         maxCommandsPerEntry: 4096,
         maxBytesPerEntry: Math.max(1024 * 1024, config.maxValueBytes + 1024),
         maxQueued: 100_000,
+        maxBlockedMs: config.requestTimeoutMs,
       },
       () => metrics.proposals.inc(),
+      () => !host.proposalsBlocked,
     );
   }
 

@@ -176,6 +176,15 @@ export class Host<R> {
     this.core.reportUnreachable(peer);
   }
 
+  /**
+   * Whether propose() would refuse an entry only for lack of room (too many proposals in flight,
+   * or the in-memory log at --max-log-bytes until a snapshot frees it): the write batcher holds
+   * writes while this is true. A closing node or a follower is not "blocked": propose() answers.
+   */
+  get proposalsBlocked(): boolean {
+    return !this.closed && (!this.proposals.hasRoom() || this.core.logBytes() >= this.opts.maxLogBytes);
+  }
+
   /** Proposes one entry (a batch of client commands); resolves with its apply result. */
   propose(data: Uint8Array): Promise<R> {
     if (this.closed) return Promise.reject(new RequestError('TRYAGAIN', 'node is shutting down'));
