@@ -25,6 +25,7 @@ import type { Logger } from './log.js';
 import { ProposalWaiters, ReadWaiters, RequestError } from './waiters.js';
 
 export interface MachineSnapshot {
+  /** The state's bytes; a chunk may be reused once the next one is pulled (consume it first). */
   readonly chunks: Iterable<Uint8Array>;
   release(): void;
 }

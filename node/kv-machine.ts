@@ -19,7 +19,9 @@ export class KvMachine implements StateMachine<KvResult[]> {
     // The view is taken now, at the applied index the host just read; applies continue while
     // the chunks stream (copy-on-write).
     const view = this.store.beginSnapshot();
-    return { chunks: encodeView(view, SNAPSHOT_CHUNK_BYTES), release: () => view.close() };
+    // Chunks are reused (valid until the next is pulled): the host hands them to
+    // SnapshotStore.write, which copies each before pulling the next.
+    return { chunks: encodeView(view, SNAPSHOT_CHUNK_BYTES, true), release: () => view.close() };
   }
 
   async restore(chunks: AsyncIterable<Uint8Array>): Promise<void> {

@@ -58,10 +58,21 @@ function writeVarint(buf: Buffer, pos: number, n: number): number {
 /**
  * Encodes an already-open view (see encodeKvSnapshot). The caller owns the view: close() it if
  * the generator is dropped before it starts (a generator that never ran cannot close it).
+ *
+ * reuseChunks: a yielded chunk is valid only until the next chunk is pulled (the consumer copies
+ * or writes it first, as SnapshotStore.write does). Then one buffer serves the whole snapshot
+ * instead of hundreds of MiB of 1 MiB buffers left for the GC — garbage that V8 frees late
+ * (external memory) and that shows in the node's RSS.
  */
-export function* encodeView(view: KvSnapshotView, chunkBytes: number): Generator<Uint8Array> {
+export function* encodeView(
+  view: KvSnapshotView,
+  chunkBytes: number,
+  reuseChunks = false,
+): Generator<Uint8Array> {
+  const fresh = (bytes: number, old: Buffer): Buffer =>
+    reuseChunks && old.length >= bytes ? old : Buffer.allocUnsafe(Math.max(chunkBytes, bytes));
   try {
-    let chunk = Buffer.allocUnsafe(chunkBytes);
+    let chunk: Buffer = Buffer.allocUnsafe(chunkBytes);
     MAGIC.copy(chunk, 0);
     // v2: the key count up front, so a restore sizes its index once instead of growing it.
     let pos = writeVarint(chunk, MAGIC.length, view.size);
@@ -78,7 +89,7 @@ export function* encodeView(view: KvSnapshotView, chunkBytes: number): Generator
       const need = head + (zeroCopy ? 0 : valueLength);
       if (pos + need > chunk.length) {
         if (pos > 0) yield chunk.subarray(0, pos);
-        chunk = Buffer.allocUnsafe(Math.max(chunkBytes, need));
+        chunk = fresh(need, chunk);
         pos = 0;
       }
       pos = writeVarint(chunk, pos, keyLength + 1);
@@ -88,7 +99,7 @@ export function* encodeView(view: KvSnapshotView, chunkBytes: number): Generator
         // Large values live out of line in buffers the store never writes again: no copy.
         yield chunk.subarray(0, pos);
         yield view.valueBuf.subarray(view.valueStart, view.valueEnd);
-        chunk = Buffer.allocUnsafe(chunkBytes);
+        chunk = fresh(chunkBytes, chunk);
         pos = 0;
       } else {
         pos = copyBytes(view.valueBuf, view.valueStart, view.valueEnd, chunk, pos);
@@ -98,7 +109,7 @@ export function* encodeView(view: KvSnapshotView, chunkBytes: number): Generator
       throw new Error(`invariant: snapshot view yielded ${count} of ${view.size} keys`);
     if (pos + 6 > chunk.length) {
       yield chunk.subarray(0, pos);
-      chunk = Buffer.allocUnsafe(16);
+      chunk = fresh(16, chunk);
       pos = 0;
     }
     chunk[pos++] = 0;

@@ -3,6 +3,7 @@ import type { KvCommand } from '../../src/kv/commands.js';
 import {
   decodeKvSnapshot,
   encodeKvSnapshot,
+  encodeView,
   KvSnapshotDecoder,
   KvSnapshotError,
 } from '../../src/kv/snapshot.js';
@@ -245,6 +246,18 @@ describe('KvStore copy-on-write snapshot', () => {
     gen.next();
     gen.return(undefined);
     expect(s.snapshotOpen).toBe(false);
+  });
+
+  it('reused chunks (valid until the next pull) give the same bytes as fresh ones', async () => {
+    const rng = new Prng(9);
+    const s = new KvStore();
+    fill(s, 3000, rng);
+    s.apply({ type: 'set', key: b('big'), value: rng.bytes(300_000), mode: 'none', get: false });
+    const fresh = Buffer.concat([...encodeKvSnapshot(s, 1024)]);
+    const copied: Buffer[] = [];
+    for (const chunk of encodeView(s.beginSnapshot(), 1024, true)) copied.push(Buffer.from(chunk));
+    expect(Buffer.concat(copied).equals(fresh)).toBe(true);
+    expect(contents((await decodeKvSnapshot(copied)).entries())).toEqual(contents(s.entries()));
   });
 
   it('takes the point in time at encodeKvSnapshot(), not at the first chunk', async () => {
