@@ -1,8 +1,13 @@
 import path from 'node:path';
 import { Command, Flags } from '@oclif/core';
 
+import { sizeNode, type NodeSizing } from '../../src/deploy/sizing.js';
 import {
   DEFAULT_GEN_SYSTEMD,
+  DEFAULT_SIZING_KEY_BYTES,
+  DEFAULT_SIZING_VALUE_BYTES,
+  DEFAULT_VM_MEMORY_MB,
+  NODE_MAX_LOG_BYTES,
   parseDeployNodes,
   renderDeployFiles,
   writeDeployFiles,
@@ -35,13 +40,20 @@ export default class DeployGenSystemd extends Command {
       default: DEFAULT_GEN_SYSTEMD.nodePath,
     }),
     user: Flags.string({ description: 'system user running kvnode', default: DEFAULT_GEN_SYSTEMD.user }),
-    'max-old-space-mb': Flags.integer({
-      description: 'V8 heap cap (the key space lives there)',
-      default: DEFAULT_GEN_SYSTEMD.maxOldSpaceMb,
+    'vm-memory-mb': Flags.integer({
+      description: "each VM's memory: sets the unit's MemoryMax, kvnode --max-memory and the key capacity",
+      default: DEFAULT_VM_MEMORY_MB,
+      min: 512,
     }),
-    'memory-max-mb': Flags.integer({
-      description: 'systemd MemoryMax of the unit',
-      default: DEFAULT_GEN_SYSTEMD.memoryMaxMb,
+    'key-bytes': Flags.integer({
+      description: 'typical key size, for the capacity estimate',
+      default: DEFAULT_SIZING_KEY_BYTES,
+      min: 1,
+    }),
+    'value-bytes': Flags.integer({
+      description: 'typical value size, for the capacity estimate',
+      default: DEFAULT_SIZING_VALUE_BYTES,
+      min: 0,
     }),
     'listen-port': Flags.integer({
       description: 'Nginx listen port',
@@ -53,9 +65,15 @@ export default class DeployGenSystemd extends Command {
     }),
   };
 
-  async run(): Promise<{ files: string[] }> {
+  async run(): Promise<{ files: string[]; sizing: NodeSizing }> {
     const { flags } = await this.parse(DeployGenSystemd);
     try {
+      const sizing = sizeNode({
+        vmMemoryMb: flags['vm-memory-mb'],
+        keyBytes: flags['key-bytes'],
+        valueBytes: flags['value-bytes'],
+        maxLogBytes: NODE_MAX_LOG_BYTES,
+      });
       const files = await renderDeployFiles({
         ...DEFAULT_GEN_SYSTEMD,
         nodes: parseDeployNodes(flags.nodes),
@@ -63,8 +81,7 @@ export default class DeployGenSystemd extends Command {
         installDir: flags['install-dir'],
         nodePath: flags['node-path'],
         user: flags.user,
-        maxOldSpaceMb: flags['max-old-space-mb'],
-        memoryMaxMb: flags['memory-max-mb'],
+        sizing,
         nginxListenPort: flags['listen-port'],
         serverName: flags['server-name'],
       });
@@ -73,7 +90,13 @@ export default class DeployGenSystemd extends Command {
       this.log(
         `copy cluster.secret to ${DEFAULT_GEN_SYSTEMD.secretFile} (mode 0600, owner ${flags.user}) on every VM`,
       );
-      return { files: written };
+      const mb = (bytes: number): string => `${Math.round(bytes / 1024 / 1024)} MB`;
+      this.log(
+        `sizing for ${flags['vm-memory-mb']} MB VMs: MemoryMax=${sizing.memoryMaxMb}M, kvnode --max-memory ${mb(sizing.maxMemoryBytes)}; ` +
+          `each node holds about ${(sizing.keysCapacity / 1e6).toFixed(1)} M keys of ${flags['key-bytes']} + ${flags['value-bytes']} bytes ` +
+          `(${sizing.bytesPerKey.toFixed(0)} bytes a key), then refuses writes with -OOM`,
+      );
+      return { files: written, sizing };
     } catch (error) {
       this.error((error as Error).message, { exit: 1 });
     }

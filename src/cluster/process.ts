@@ -7,6 +7,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { KVNODE_NODE_FLAGS } from './runtime-flags.js';
 
 import { type ClusterManifest, type NodeEntry, kvnodeArgs, pathsOf } from './manifest.js';
 import {
@@ -112,6 +113,7 @@ export async function startNode(
     const script = remoteStartScript({
       ...paths,
       nodePath: remote.nodePath ?? 'node',
+      nodeFlags: KVNODE_NODE_FLAGS,
       kvnodeScript: path.posix.join(remote.kvctlPath, 'bin', 'kvnode.js'),
       args,
     });
@@ -134,7 +136,15 @@ export async function startNode(
   // opens the log and execs node (same pid, and argv is node's own, which isOurProcess checks).
   const subprocess = execa(
     '/bin/sh',
-    ['-c', 'exec "$@" >> "$KVCTL_NODE_LOG" 2>&1', 'kvnode', process.execPath, localKvnodeScript(), ...args],
+    [
+      '-c',
+      'exec "$@" >> "$KVCTL_NODE_LOG" 2>&1',
+      'kvnode',
+      process.execPath,
+      ...KVNODE_NODE_FLAGS,
+      localKvnodeScript(),
+      ...args,
+    ],
     {
       cwd: paths.nodeDir,
       env: { KVCTL_NODE_LOG: paths.logFile },

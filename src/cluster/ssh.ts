@@ -81,6 +81,8 @@ export interface RemoteStartPlan {
   readonly pidFile: string;
   readonly secretFile: string;
   readonly nodePath: string;
+  /** Node.js flags before the script (KVNODE_NODE_FLAGS). */
+  readonly nodeFlags?: readonly string[];
   readonly kvnodeScript: string;
   readonly args: readonly string[];
 }
@@ -91,7 +93,9 @@ export interface RemoteStartPlan {
  * end of the ssh session does not take it down; output goes to the log file.
  */
 export function remoteStartScript(plan: RemoteStartPlan): string {
-  const command = [plan.nodePath, plan.kvnodeScript, ...plan.args].map(shQuote).join(' ');
+  const command = [plan.nodePath, ...(plan.nodeFlags ?? []), plan.kvnodeScript, ...plan.args]
+    .map(shQuote)
+    .join(' ');
   return [
     'set -e',
     aliveFunction(plan.dataDir),

@@ -7,6 +7,8 @@ import path from 'node:path';
 
 import { allocatePorts, generateClusterSecret } from '../cluster/manifest.js';
 import { packageRoot } from '../cluster/process.js';
+import { KVNODE_NODE_FLAGS } from '../cluster/runtime-flags.js';
+import { sizeNode, type NodeSizing } from './sizing.js';
 
 /** Replaces every {{name}}; a placeholder without a value is an error, not an empty string. */
 export function renderTemplate(template: string, values: Readonly<Record<string, string | number>>): string {
@@ -55,13 +57,19 @@ export interface GenSystemdOptions {
   readonly user: string;
   readonly dataDir: string;
   readonly secretFile: string;
-  readonly maxOldSpaceMb: number;
-  readonly memoryMaxMb: number;
+  /** MemoryMax, --max-memory and heap cap, from the memory model (sizing.ts). */
+  readonly sizing: NodeSizing;
   readonly nginxListenPort: number;
   readonly serverName: string;
   readonly maxBodyMb: number;
   readonly templatesDir?: string;
 }
+
+export const DEFAULT_VM_MEMORY_MB = 1024;
+export const DEFAULT_SIZING_KEY_BYTES = 16;
+export const DEFAULT_SIZING_VALUE_BYTES = 100;
+/** kvnode's --max-log-bytes default (node/config.ts). */
+export const NODE_MAX_LOG_BYTES = 64 * 1024 * 1024;
 
 export const DEFAULT_GEN_SYSTEMD: Omit<GenSystemdOptions, 'nodes'> = {
   basePort: 7000,
@@ -70,9 +78,13 @@ export const DEFAULT_GEN_SYSTEMD: Omit<GenSystemdOptions, 'nodes'> = {
   user: 'kvnode',
   dataDir: '/var/lib/kvnode',
   secretFile: '/etc/kvnode/cluster.secret',
-  // 1 GB VM: ~600 MB heap, ~850 MB hard cap for the unit, the rest for the kernel and Nginx.
-  maxOldSpaceMb: 600,
-  memoryMaxMb: 850,
+  // 1 GB VM: 850 MB hard cap for the unit, 650 MB of it for data (--max-memory).
+  sizing: sizeNode({
+    vmMemoryMb: DEFAULT_VM_MEMORY_MB,
+    keyBytes: DEFAULT_SIZING_KEY_BYTES,
+    valueBytes: DEFAULT_SIZING_VALUE_BYTES,
+    maxLogBytes: NODE_MAX_LOG_BYTES,
+  }),
   nginxListenPort: 80,
   serverName: '_',
   maxBodyMb: 64,
@@ -115,6 +127,7 @@ export async function renderDeployFiles(options: GenSystemdOptions): Promise<Ren
       `--listen-peer ${node.host}:${own.peerPort}`,
       `--listen-resp ${node.host}:${own.respPort}`,
       `--listen-http ${node.host}:${own.httpPort}`,
+      `--max-memory ${options.sizing.maxMemoryBytes}`,
       `--cluster-secret-file ${options.secretFile}`,
       `--peer-resp ${peerResp}`,
       `--peer-http ${peerHttp}`,
@@ -130,9 +143,11 @@ export async function renderDeployFiles(options: GenSystemdOptions): Promise<Ren
         host: node.host,
         user: options.user,
         nodePath: options.nodePath,
+        nodeFlags: KVNODE_NODE_FLAGS.join(' '),
         installDir: options.installDir,
-        maxOldSpaceMb: options.maxOldSpaceMb,
-        memoryMaxMb: options.memoryMaxMb,
+        maxOldSpaceMb: options.sizing.maxOldSpaceMb,
+        memoryMaxMb: options.sizing.memoryMaxMb,
+        maxMemoryMb: Math.round(options.sizing.maxMemoryBytes / 1024 / 1024),
         dataDir: options.dataDir,
         kvnodeArgs,
       }),

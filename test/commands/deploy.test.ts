@@ -19,16 +19,16 @@ describe('kvctl deploy gen-systemd', () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
-  it('writes units, nginx.conf and a secret, and lists them in --json', async () => {
-    const { result, error } = await runCommand<{ files: string[] }>([
+  it('writes units, nginx.conf and a secret sized for the VM, and lists them in --json', async () => {
+    const { result, error } = await runCommand<{ files: string[]; sizing: { keysCapacity: number } }>([
       'deploy',
       'gen-systemd',
       '--nodes',
       '1=10.0.0.1,2=10.0.0.2,3=10.0.0.3',
       '--out',
       dir,
-      '--max-old-space-mb',
-      '400',
+      '--vm-memory-mb',
+      '2048',
       '--json',
     ]);
     expect(error).toBeUndefined();
@@ -39,9 +39,12 @@ describe('kvctl deploy gen-systemd', () => {
       'nginx.conf',
       'cluster.secret',
     ]);
-    expect(await fs.readFile(path.join(dir, 'kvnode-3.service'), 'utf8')).toContain(
-      '--max-old-space-size=400',
-    );
+    // 2 GB: MemoryMax 1700 MB, 1500 MB for data, ~9.3 M keys of 16 + 100 bytes at 164 bytes a key.
+    const unit = await fs.readFile(path.join(dir, 'kvnode-3.service'), 'utf8');
+    expect(unit).toMatch(/^MemoryMax=1700M$/m);
+    expect(unit).toContain(`--max-memory ${1500 * 1024 * 1024}`);
+    expect(result?.sizing.keysCapacity).toBeGreaterThan(8_500_000);
+    expect(result?.sizing.keysCapacity).toBeLessThan(11_000_000);
   });
 
   it('rejects a malformed --nodes list with a clear error', async () => {

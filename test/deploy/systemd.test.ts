@@ -57,10 +57,13 @@ describe('gen-systemd files', () => {
     ]);
     const unit = files[1]!.content;
     expect(unit).toContain(
-      'ExecStart=/usr/bin/node --max-old-space-size=600 /opt/kvctl/bin/kvnode.js --id 2 --data-dir /var/lib/kvnode ' +
-        '--peers 1=10.0.0.1:7000,2=10.0.0.2:7001,3=10.0.0.3:7002 --listen-peer 10.0.0.2:7001 ' +
-        '--listen-resp 10.0.0.2:7011 --listen-http 10.0.0.2:7021 --cluster-secret-file /etc/kvnode/cluster.secret',
+      'ExecStart=/usr/bin/node --max-old-space-size=256 --max-semi-space-size=4 /opt/kvctl/bin/kvnode.js --id 2 ' +
+        '--data-dir /var/lib/kvnode --peers 1=10.0.0.1:7000,2=10.0.0.2:7001,3=10.0.0.3:7002 ' +
+        '--listen-peer 10.0.0.2:7001 --listen-resp 10.0.0.2:7011 --listen-http 10.0.0.2:7021 ' +
+        `--max-memory ${650 * 1024 * 1024} --cluster-secret-file /etc/kvnode/cluster.secret`,
     );
+    // 1 GB VM: 850 MB for the unit, 650 MB of it for data (sizing.ts).
+    expect(unit).toMatch(/^MemoryMax=850M$/m);
     expect(unit).toMatch(/^Restart=always$/m);
     expect(unit).toMatch(/^LimitNOFILE=65536$/m);
     expect(unit).not.toContain('{{');

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { KVNODE_NODE_FLAGS } from '../../src/cluster/runtime-flags.js';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 export const kvnodeMain = join(repoRoot, 'dist/node/main.js');
@@ -100,7 +101,7 @@ export class TestCluster {
     if (n.proc && n.proc.exitCode === null && n.proc.signalCode === null)
       throw new Error(`node ${n.id} already running`);
     const log = createWriteStream(n.logPath, { flags: 'a' });
-    const proc = spawn(process.execPath, [kvnodeMain, ...this.args(n)], {
+    const proc = spawn(process.execPath, [...KVNODE_NODE_FLAGS, kvnodeMain, ...this.args(n)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     proc.stdout!.pipe(log);
