@@ -323,10 +323,12 @@ export class KvStore {
   ): boolean {
     if (this.deferredFrees !== null) throw new Error('invariant: loadEntry while a snapshot is open');
     const hash = hashBytes(buf, keyStart, keyEnd);
-    if (this.lookup(buf, keyStart, keyEnd, hash) !== EMPTY) return false;
     const loc = this.writeRecord(buf, keyStart, keyEnd, buf, valueStart, valueEnd);
-    if (this.index.set(hash, loc, this.matchProbe) !== EMPTY)
-      throw new Error('invariant: loaded key present');
+    this.setProbe(buf, keyStart, keyEnd);
+    if (!this.index.insertIfAbsent(hash, loc, this.matchProbe)) {
+      this.arena.free(loc);
+      return false;
+    }
     this.dataBytes += keyEnd - keyStart + (valueEnd - valueStart);
     return true;
   }
