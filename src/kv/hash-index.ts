@@ -185,6 +185,21 @@ export class HashIndex {
     }
   }
 
+  /** A copy of every location, in table order (what a snapshot view iterates). */
+  copyLocations(): Uint32Array {
+    const out = new Uint32Array(this.size);
+    let n = 0;
+    for (const t of this.tables()) {
+      const locs = t.locs;
+      for (let i = 0; i < locs.length; i++) {
+        const loc = locs[i]!;
+        if (loc !== EMPTY) out[n++] = loc;
+      }
+    }
+    if (n !== out.length) throw new Error(`invariant: index counted ${out.length}, found ${n}`);
+    return out;
+  }
+
   /**
    * Calls fn(loc) for every entry whose hash lies in [from, to) (hash space is 0..2^32), visiting
    * each exactly once. Correct in any table size and mid-growth: see the file comment.

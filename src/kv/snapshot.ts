@@ -21,7 +21,12 @@ const ZERO_COPY_VALUE_BYTES = 256 * 1024;
 const MAGIC = Buffer.from([0x4b, 0x56, 0x53, 0x4e, 0x41, 0x50, 0x02, 0x00]); // "KVSNAP" v2
 /** Version 1 had no key count after the magic; still read. */
 const MAGIC_V1 = Buffer.from([0x4b, 0x56, 0x53, 0x4e, 0x41, 0x50, 0x01, 0x00]);
-/** A header's key count presizes the index up to this many keys (a corrupt count cannot ask for more). */
+/**
+ * A header's key count presizes the index up to this many keys (a corrupt count cannot ask for
+ * more). Records arrive in hash order, which a presized table takes at full speed; past this
+ * many keys (~5 GB of data, far beyond one small VM) the table grows while loading and the
+ * restore slows down.
+ */
 const MAX_RESERVE_KEYS = 1 << 25;
 const MAX_FIELD_BYTES = 2 ** 31 - 1;
 

@@ -342,14 +342,9 @@ export class KvStore {
     const deferred: number[] = [];
     this.deferredFrees = deferred;
     const serial = ++this.snapshotSerial;
-    // In SCAN order, not table order: a restore then inserts scattered keys (see scan()).
-    const locs = new Uint32Array(this.index.size);
-    let filled = 0;
-    this.forEachInScanOrder(0, SCAN_RANGES, (loc) => {
-      locs[filled++] = loc;
-    });
-    if (filled !== locs.length)
-      throw new Error(`invariant: index holds ${locs.length} keys, found ${filled}`);
+    // Table order (a typed-array copy: ~10 ms at 2 M keys, no per-key callback). A restore
+    // inserts in this hash order, which is safe because the v2 header presizes its index.
+    const locs = this.index.copyLocations();
     const arena = this.arena;
     let i = 0;
     let closed = false;
