@@ -15,6 +15,7 @@ import {
 } from './config.js';
 import { DataDirError, prepareDataDir } from './data-dir.js';
 import { createLogger, type Logger } from './log.js';
+import { startLoopWatchdog } from './loop-watchdog.js';
 import { NodeMetrics } from './metrics.js';
 import { Host } from './host.js';
 import { KvMachine } from './kv-machine.js';
@@ -153,6 +154,10 @@ async function run(config: NodeConfig, log: Logger): Promise<void> {
   await listen(httpServer, config.listenHttp, 'HTTP');
   for (const m of pendingMessages.splice(0)) hostRef.step(m);
   hostRef.start();
+  // A stall of a third of the election timeout is worth a line: a few of them, or one of the
+  // whole timeout, and followers start an election (or the leader steps down).
+  const electionTimeoutMs = config.tickMs * config.electionTicks;
+  const watchdog = startLoopWatchdog(log, Math.max(10, config.tickMs), Math.max(50, electionTimeoutMs / 3));
   log.info(`kvnode ready id=${config.id}`, {
     peer: formatHostPort(config.listenPeer),
     resp: formatHostPort(config.listenResp),
@@ -173,6 +178,7 @@ async function run(config: NodeConfig, log: Logger): Promise<void> {
     await wal.close();
     await lock.release();
     memory.close();
+    watchdog.stop();
     log.info('stopped');
     process.exit(0);
   };

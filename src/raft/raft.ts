@@ -74,7 +74,7 @@ interface PendingRead {
  *
  * Persistence contract (see Ready in types.ts):
  * - `Ready.messagesBeforePersist` holds only a leader's App/Heartbeat/Snapshot/TimeoutNow
- *   (and only once the leader's current term is durable); the host may send them before or
+ *   and anyone's HeartbeatResp (and only once the current term is durable); the host may send them before or
  *   while it persists. The leader counts itself in a commit quorum only for entries the host
  *   has acknowledged as durable through advance().
  * - `Ready.messages` (votes, responses, a follower's anything) may be sent only after the
@@ -1191,6 +1191,7 @@ export class RaftCore {
    * Queues a message. A leader's App/Heartbeat/Snapshot/TimeoutNow may leave before the
    * Ready is persisted (thesis §10.2.1) — but only once its term is durable, so a leader that
    * crashes before persisting its term cannot have told anybody about entries of that term.
+   * Any node's HeartbeatResp may too, once its term is durable.
    */
   private send(type: MessageType, to: NodeId, fill?: (m: MutableMessage) => void): void {
     const m: MutableMessage = {
@@ -1210,12 +1211,16 @@ export class RaftCore {
     };
     if (fill !== undefined) fill(m);
     const early =
-      this.role === Role.Leader &&
       this.durableTerm === this.term &&
-      (type === MessageType.App ||
-        type === MessageType.Heartbeat ||
-        type === MessageType.Snapshot ||
-        type === MessageType.TimeoutNow);
+      ((this.role === Role.Leader &&
+        (type === MessageType.App ||
+          type === MessageType.Heartbeat ||
+          type === MessageType.Snapshot ||
+          type === MessageType.TimeoutNow)) ||
+        // A heartbeat response promises nothing about this node's disk (as in etcd-io/raft, only
+        // AppResp and votes wait for the append): it must not queue behind the fsync of a large
+        // entry, or the leader, hearing from nobody, steps down (check-quorum) mid-write.
+        (this.role === Role.Follower && type === MessageType.HeartbeatResp));
     if (early) this.msgsBeforePersist.push(m);
     else this.msgsAfterPersist.push(m);
   }

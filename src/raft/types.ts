@@ -146,7 +146,8 @@ export interface ReadState {
  * Work the host must do, in this order:
  * 1. Send the messages in `messagesBeforePersist` (a leader's App/Heartbeat/Snapshot/TimeoutNow:
  *    they do not depend on the leader's own disk — thesis §10.2.1 — the leader counts itself
- *    in a quorum only for entries acknowledged as durable through advance()).
+ *    in a quorum only for entries acknowledged as durable through advance(); and any node's
+ *    HeartbeatResp, which promises nothing about its disk).
  * 2. Persist, durably (fdatasync) and atomically enough that a crash leaves a prefix:
  *    `snapshot` (if any) then `entries` (an append that REPLACES every stored entry with index
  *    ≥ entries[0].index) then `hardState` (if any).

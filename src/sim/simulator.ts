@@ -152,6 +152,8 @@ const SENDABLE_BEFORE_PERSIST = new Set<number>([
   MessageType.Heartbeat,
   MessageType.Snapshot,
   MessageType.TimeoutNow,
+  // Any node's: it promises nothing about the disk (RaftCore.send).
+  MessageType.HeartbeatResp,
 ]);
 
 const ROLE_NAMES = ['follower', 'pre-candidate', 'candidate', 'leader'];

@@ -143,6 +143,51 @@ export function sealRecords(buf: Buffer, start: number, end: number): void {
   }
 }
 
+/** Records larger than this have their CRC computed in slices of this size, one per loop turn. */
+export const CRC_SLICE_BYTES = 2 * 1024 * 1024;
+
+/**
+ * sealRecords for batches that may hold a huge record (a value of tens of MiB): the CRC (about
+ * 2 ms per MiB in JS) is computed CRC_SLICE_BYTES at a time with a loop turn between slices,
+ * so timers, heartbeats and acknowledgements keep flowing. Returns undefined when the batch is
+ * small enough to have been sealed synchronously (the common case: no extra turn). The caller
+ * must not touch buf[start, end) until the promise settles.
+ */
+export function sealRecordsYielding(buf: Buffer, start: number, end: number): Promise<void> | undefined {
+  if (end - start <= CRC_SLICE_BYTES) {
+    sealRecords(buf, start, end);
+    return undefined;
+  }
+  return (async () => {
+    let off = start;
+    let last = -1;
+    while (off < end) {
+      last = off;
+      off += RECORD_HEADER_BYTES + buf.readUInt32LE(off);
+    }
+    if (off !== end || last < 0) throw new Error('invariant: batch does not end on a record boundary');
+    buf[last + 8] = buf[last + 8]! | FLUSH_END_FLAG;
+    off = start;
+    let sinceYield = 0;
+    while (off < end) {
+      const recordEnd = off + RECORD_HEADER_BYTES + buf.readUInt32LE(off);
+      let crc = 0;
+      for (let p = off + 8; p < recordEnd;) {
+        const q = Math.min(recordEnd, p + CRC_SLICE_BYTES - sinceYield);
+        crc = crc32c(buf, crc, p, q);
+        sinceYield += q - p;
+        p = q;
+        if (sinceYield >= CRC_SLICE_BYTES) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          sinceYield = 0;
+        }
+      }
+      buf.writeUInt32LE(crc, off + 4);
+      off = recordEnd;
+    }
+  })();
+}
+
 /** Total bytes of the valid record at off, or -1 if there is none there (truncated, bad kind, bad CRC). */
 export function validRecordBytesAt(buf: Uint8Array & Buffer, off: number, end: number): number {
   if (end - off < RECORD_HEADER_BYTES) return -1;

@@ -43,10 +43,14 @@ import {
   RECORD_HEADER_BYTES,
   SNAPSHOT_MARKER_PAYLOAD_BYTES,
   sealRecords,
+  sealRecordsYielding,
 } from './wal-record.js';
 import { parseSegmentFileName, readSegment, scanSegment, segmentFileName } from './wal-segment.js';
 
 export { WalCorruptionError } from './errors.js';
+
+/** Larger flushes use the libuv pool even when flushOnLoopThread is set (see writeBatch). */
+const LOOP_THREAD_FLUSH_MAX_BYTES = 1024 * 1024;
 
 export interface WalOptions {
   /** A segment is closed and a new one started once the next flush would exceed this. Default 64 MiB. */
@@ -528,9 +532,12 @@ export class Wal {
       start = 0;
       created = true;
     }
-    sealRecords(batch.buf, start, batch.length);
+    const sealing = sealRecordsYielding(batch.buf, start, batch.length);
+    if (sealing) await sealing;
     const n = batch.length - start;
-    if (this.flushOnLoopThread && !created) {
+    // A big batch (a large value) goes to the pool even on a follower: blocking the loop for
+    // its write+fsync would hold back heartbeat responses past the election timeout.
+    if (this.flushOnLoopThread && !created && n <= LOOP_THREAD_FLUSH_MAX_BYTES) {
       writeFullySync(this.fh.fd, batch.buf.subarray(start, batch.length), active.sizeBytes);
       fdatasyncSync(this.fh.fd);
     } else {

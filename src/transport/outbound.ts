@@ -68,6 +68,8 @@ const COALESCE_TARGET_BYTES = 64 * 1024;
 const MAX_FLUSH_BYTES = 4 * 1024 * 1024;
 const MAX_FLUSH_FRAMES = 8192;
 const STREAM_HEADER_BYTES = FRAME_HEADER_BYTES + 4;
+/** A queue holding at most this many bytes (and 1/8 of its byte bound) takes any frame (see hasRoomFor). */
+const LARGE_FRAME_ADMIT_BYTES = 1024 * 1024;
 
 interface QueuedFrame {
   readonly parts: readonly Buffer[];
@@ -336,8 +338,12 @@ export class OutboundPeer {
   private hasRoomFor(bytes: number): boolean {
     const limits = this.options.limits;
     if (this.queue.length >= limits.maxQueuedMessages) return false;
-    // An empty queue always takes one frame, so a message larger than the byte bound still goes.
-    return this.queue.length === 0 || this.queue.bytes + bytes <= limits.maxQueuedBytes;
+    // A queue holding only small frames (heartbeats, acks) still takes one large frame, so a
+    // message near or above the byte bound (a value of tens of MiB) is not dropped just because
+    // a heartbeat was queued in the same turn: dropped, it is resent whole after a probe, and
+    // dropped again. Memory stays bounded by the byte bound plus one message.
+    const smallOnly = Math.min(LARGE_FRAME_ADMIT_BYTES, limits.maxQueuedBytes / 8);
+    return this.queue.bytes <= smallOnly || this.queue.bytes + bytes <= limits.maxQueuedBytes;
   }
 
   /** There is something to send: make sure we are connecting, or flush if connected. */

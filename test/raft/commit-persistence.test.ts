@@ -100,6 +100,33 @@ describe('persistence contract (Ready ordering)', () => {
     expect(rd2.messages.map((m) => m.type)).toEqual([MessageType.AppResp]);
   });
 
+  it('a follower answers a heartbeat before persisting the entries it is still writing', () => {
+    const f = freshCore(2, [1, 2, 3]);
+    f.step(msg({ type: MessageType.App, from: 1, to: 2, term: 1, index: 3, entries: [entry(4, 1)] }));
+    const first = f.ready();
+    // Its term is not durable yet: even a heartbeat response waits for the hard state.
+    f.step(msg({ type: MessageType.Heartbeat, from: 1, to: 2, term: 1, context: 6 }));
+    const early = f.ready();
+    expect(early.messagesBeforePersist).toHaveLength(0);
+    expect(early.messages.map((m) => m.type)).toEqual([MessageType.HeartbeatResp]);
+    f.advance(first);
+    f.advance(early);
+    // Entry 5 is being written (no advance): its AppResp waits, a heartbeat's answer does not.
+    f.step(
+      msg({ type: MessageType.App, from: 1, to: 2, term: 1, index: 4, logTerm: 1, entries: [entry(5, 1)] }),
+    );
+    const big = f.ready();
+    expect(big.messages.map((m) => m.type)).toEqual([MessageType.AppResp]);
+    f.step(msg({ type: MessageType.Heartbeat, from: 1, to: 2, term: 1, context: 7 }));
+    const hb = f.ready();
+    expect(hb.messagesBeforePersist.map((m) => [m.type, m.context])).toEqual([
+      [MessageType.HeartbeatResp, 7],
+    ]);
+    expect(hb.messages).toHaveLength(0);
+    f.advance(big);
+    f.advance(hb);
+  });
+
   it('a candidate sends its Vote requests only after its term and vote are durable', () => {
     const n = freshCore(1, [1, 2, 3]);
     while (n.status().role !== Role.Candidate) n.tick();
@@ -109,7 +136,7 @@ describe('persistence contract (Ready ordering)', () => {
     expect(rd.messages.filter((m) => m.type === MessageType.Vote)).toHaveLength(2);
   });
 
-  it('messagesBeforePersist holds only leader App/Heartbeat/Snapshot/TimeoutNow', () => {
+  it('messagesBeforePersist holds only leader App/Heartbeat/Snapshot/TimeoutNow and HeartbeatResp', () => {
     const c = new Cluster([1, 2, 3], { preVote: true, checkQuorum: true });
     const early: number[] = [];
     const orig = c.processReady.bind(c);
@@ -122,7 +149,7 @@ describe('persistence contract (Ready ordering)', () => {
           const rd = ready();
           for (const m of rd.messagesBeforePersist) {
             early.push(m.type);
-            expect(core.status().role).toBe(Role.Leader);
+            if (m.type !== MessageType.HeartbeatResp) expect(core.status().role).toBe(Role.Leader);
           }
           return rd;
         };
@@ -144,6 +171,7 @@ describe('persistence contract (Ready ordering)', () => {
       MessageType.Heartbeat,
       MessageType.Snapshot,
       MessageType.TimeoutNow,
+      MessageType.HeartbeatResp,
     ]);
     for (const t of early) expect(allowed.has(t)).toBe(true);
     expect(early).toContain(MessageType.TimeoutNow);

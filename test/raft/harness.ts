@@ -206,6 +206,12 @@ export class Cluster {
   /** Stops a node: volatile state is lost, its disk is kept. */
   crash(id: NodeId): void {
     this.down.add(id);
+    for (const m of this.queue) {
+      // Like a host's transport: a snapshot stream to a crashed node fails, and its sender hears so
+      // (else its progress waits in snapshot state forever).
+      if (m.to === id && m.type === MessageType.Snapshot && !this.down.has(m.from))
+        this.core(m.from).reportSnapshotStatus(id, false);
+    }
     this.queue = this.queue.filter((m) => m.to !== id && m.from !== id);
   }
 

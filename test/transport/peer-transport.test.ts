@@ -135,6 +135,21 @@ describe('PeerTransport: messages', () => {
     expect(a.transport.peerStats(2)!.droppedMessages).toBe(3);
   });
 
+  it('takes a message larger than the byte bound behind queued heartbeats (not dropped)', async () => {
+    const port = await freePort();
+    const a = makeNode(1, { peers: new Map([[2, { host: HOST, port }]]), maxQueuedBytesPerPeer: 100_000 });
+    cleanup.push(() => a.transport.close());
+    await a.transport.start();
+    a.transport.send(message({ type: MessageType.Heartbeat, from: 1, to: 2 }));
+    const huge = [{ term: 1, index: 1, type: EntryType.Normal, data: new Uint8Array(150_000) }];
+    a.transport.send(message({ type: MessageType.App, from: 1, to: 2, entries: huge }));
+    expect(a.transport.peerStats(2)!.queuedMessages).toBe(2);
+    expect(a.transport.peerStats(2)!.droppedMessages).toBe(0);
+    // With a large frame queued, the byte bound applies again.
+    a.transport.send(message({ type: MessageType.App, from: 1, to: 2, entries: huge }));
+    expect(a.transport.peerStats(2)!.droppedMessages).toBe(1);
+  });
+
   it('drops a message to an unknown peer and reports it unreachable', async () => {
     const [a] = await cluster([1]);
     a!.transport.send(message({ from: 1, to: 9 }));
