@@ -126,6 +126,9 @@ export class Host<R> {
       maxEntriesPerMsg: 4096,
       maxBytesPerMsg: 4 * 1024 * 1024,
       maxUncommittedEntries: 100_000,
+      // Re-applying the WAL after a restart (hundreds of 1 MiB batches) in one turn stalled a
+      // 2 M-key node for 1.3 s: apply ≤ 2 MiB per Ready, letting heartbeats in between.
+      maxCommittedBytesPerReady: 2 * 1024 * 1024,
       lazyCommitBroadcast: true,
       // Election jitter only needs to differ between nodes and runs; it is not a secret.
       rng: createRng((opts.id * 2654435761) ^ Date.now()),

@@ -261,13 +261,18 @@ export class RaftLog {
     return this.pendingSnapshot === undefined && this.applyLimit() > this.applying;
   }
 
-  /** Committed, durable, not yet handed-out entries (at most `maxEntries`); marks them handed. */
-  takeCommitted(maxEntries: number): readonly Entry[] {
+  /**
+   * Committed, durable, not yet handed-out entries (at most `maxEntries`, and at most `maxBytes`
+   * of data unless the first entry alone is larger); marks them handed.
+   */
+  takeCommitted(maxEntries: number, maxBytes: number = Number.MAX_SAFE_INTEGER): readonly Entry[] {
     if (!this.hasNextCommitted()) return EMPTY;
     const lo = this.applying + 1;
     const hi = Math.min(this.applyLimit(), this.applying + maxEntries) + 1;
-    const ents = this.slice(lo, hi, maxEntries, Number.MAX_SAFE_INTEGER);
-    this.applying = hi - 1;
+    const ents = this.slice(lo, hi, maxEntries, maxBytes);
+    if (ents.length === 0 || ents[0]!.index !== lo)
+      throw new Error(`invariant: committed slice from ${lo} returned ${ents.length} entries`);
+    this.applying = lo + ents.length - 1;
     return ents;
   }
 

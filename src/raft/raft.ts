@@ -92,6 +92,7 @@ export class RaftCore {
   readonly id: NodeId;
   private readonly cfg: RaftConfig;
   private readonly maxCommittedPerReady: number;
+  private readonly maxCommittedBytesPerReady: number;
   private readonly maxPendingReads: number;
 
   private term = 0;
@@ -155,6 +156,7 @@ export class RaftCore {
     this.id = config.id;
     this.cfg = config;
     this.maxCommittedPerReady = config.maxCommittedEntriesPerReady ?? DEFAULT_MAX_COMMITTED_PER_READY;
+    this.maxCommittedBytesPerReady = config.maxCommittedBytesPerReady ?? Number.MAX_SAFE_INTEGER;
     this.maxPendingReads = config.maxPendingReads ?? DEFAULT_MAX_PENDING_READS;
 
     const snap = boot.snapshot;
@@ -434,7 +436,10 @@ export class RaftCore {
       if (this.log.applying < snapshot.index) this.log.applying = snapshot.index;
     }
     const entries = this.log.takeUnstable();
-    const committedEntries = this.log.takeCommitted(this.maxCommittedPerReady);
+    const committedEntries = this.log.takeCommitted(
+      this.maxCommittedPerReady,
+      this.maxCommittedBytesPerReady,
+    );
     const messagesBeforePersist = this.msgsBeforePersist.length > 0 ? this.msgsBeforePersist : EMPTY_MESSAGES;
     const messages = this.msgsAfterPersist.length > 0 ? this.msgsAfterPersist : EMPTY_MESSAGES;
     const readStates = this.readStates.length > 0 ? this.readStates : EMPTY_READS;
@@ -1331,6 +1336,8 @@ function validateConfig(c: RaftConfig): void {
   positive('maxUncommittedEntries', c.maxUncommittedEntries);
   if (c.maxCommittedEntriesPerReady !== undefined)
     positive('maxCommittedEntriesPerReady', c.maxCommittedEntriesPerReady);
+  if (c.maxCommittedBytesPerReady !== undefined)
+    positive('maxCommittedBytesPerReady', c.maxCommittedBytesPerReady);
   if (c.maxPendingReads !== undefined) positive('maxPendingReads', c.maxPendingReads);
   if (c.heartbeatTimeoutTicks >= c.electionTimeoutTicks) {
     throw new Error('invalid raft config: heartbeatTimeoutTicks must be below electionTimeoutTicks');

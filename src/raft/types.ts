@@ -195,6 +195,12 @@ export interface RaftConfig {
   readonly rng: Rng;
   /** Bound on committedEntries per Ready (default 4096); the rest come in the next Ready. */
   readonly maxCommittedEntriesPerReady?: number;
+  /**
+   * Bound on the data bytes of committedEntries per Ready (default unbounded; at least one entry
+   * is always handed out): a node that restarts with thousands of committed entries to re-apply
+   * applies them over several Readies instead of one long turn that starves its heartbeats.
+   */
+  readonly maxCommittedBytesPerReady?: number;
   /** Bound on linearizable reads queued at the leader (default 4096); beyond it readIndex() returns false. */
   readonly maxPendingReads?: number;
   /**

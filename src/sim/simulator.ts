@@ -245,6 +245,11 @@ export class Simulation {
       maxBytesPerMsg: between(rng, 16, 2048),
       maxUncommittedEntries: between(rng, 16, 256),
       maxCommittedEntriesPerReady: between(rng, 1, 64),
+      // In half the runs (drawn from its own stream, so the rest replay as before), a byte bound
+      // that cuts committedEntries short: apply then spans several Readies.
+      ...(createRng(options.seed ^ 0x27d4eb2f).int(2) === 1
+        ? { maxCommittedBytesPerReady: between(createRng(options.seed ^ 0x165667b1), 1, 64) }
+        : {}),
       maxPendingReads: 1024,
     };
     // In some runs new leaders often die young: elections in quick succession over diverging

@@ -188,3 +188,22 @@ describe('raft log byte accounting', () => {
     expect(f.logBytes()).toBe(2 + ENTRY_OVERHEAD_BYTES);
   });
 });
+
+describe('committed entries per Ready bounded in bytes', () => {
+  it('takeCommitted hands out at most maxBytes of data (always at least one entry), in order', () => {
+    // Boot entries are durable: entries 1..6 of 10·i bytes, all committed.
+    const log = new RaftLog(0, 0, run(1, 6), 0, 0);
+    log.commitTo(6);
+    const taken: number[][] = [];
+    for (;;) {
+      const ents = log.takeCommitted(100, 25);
+      if (ents.length === 0) break;
+      taken.push(ents.map((e) => e.index));
+    }
+    // 10 + 20 > 25, so 1 alone; 20 alone; 30, 40, 50, 60 each exceed it alone.
+    expect(taken).toEqual([[1], [2], [3], [4], [5], [6]]);
+    const again = new RaftLog(0, 0, run(1, 6), 0, 0);
+    again.commitTo(6);
+    expect(again.takeCommitted(100, 1000).map((e) => e.index)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+});
