@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { MAX_KEY_BYTES } from '../src/kv/arena.js';
 import { defaultMaxMemoryBytes } from './memory-guard.js';
 
 /** A bad flag or config value: main prints the message on one line and exits 2. */
@@ -299,7 +300,8 @@ export function parseNodeConfig(argv: readonly string[]): NodeConfig | 'help' {
     // fills the default --max-log-bytes); 32 MiB passed on an idle 2-core VM but lost its leader
     // with other CPU-heavy work on the machine; 16 MiB passed both. Raise it on faster machines
     // or together with --election-ticks.
-    maxValueBytes: intFlag('max-value-bytes', 16 * 1024 * 1024, 1, 512 * 1024 * 1024),
+    // At most 256 MiB − 1: a key (a bulk argument too) must fit the store's 28-bit key length.
+    maxValueBytes: intFlag('max-value-bytes', 16 * 1024 * 1024, 1, MAX_KEY_BYTES),
     maxMemoryBytes:
       maxMemory === undefined ? defaultMaxMemoryBytes() : parseBytesFlag(maxMemory, 'max-memory'),
     maxClients: intFlag('max-clients', 10_000, 1, 1_000_000),

@@ -3,10 +3,10 @@
  * bench:capacity: how much of a VM the unit may use, the node's --max-memory quota, and how many
  * keys of a given size fit under it.
  *
- * A key costs its bytes (4-byte aligned) + a 16-byte record header + its index slot: 8 bytes a
- * slot at a load of 0.375–0.75, so at most 8 / 0.375 ≈ 21.3 bytes (the index doubles at 0.75),
- * and 32 bytes while it grows (the old table at 0.75 and the new at 0.375 both exist; the model
- * takes this peak).
+ * A key costs its bytes (4-byte aligned) + a 16-byte record header (which also holds the key's
+ * hash) + its index slot: 4 bytes a slot at a load of 0.375–0.75, so at most 4 / 0.375 ≈ 10.7
+ * bytes (the index doubles at 0.75), and 16 bytes while it grows (the old table at 0.75 and the
+ * new at 0.375 both exist; the model takes this peak).
  * Beyond the keys the quota (store + raft log + V8 heap in use) holds the raft log (≤
  * --max-log-bytes) and ~40 MB of heap (connections, queues). What the quota does not count —
  * Node's own ~60 MB, V8's free heap pages, buffers awaiting a late GC, malloc slack — is the
@@ -14,7 +14,7 @@
  */
 
 export const RECORD_HEADER_BYTES = 16;
-export const INDEX_BYTES_PER_KEY_MAX = 8 / 0.375 + 8 / 0.75;
+export const INDEX_BYTES_PER_KEY_MAX = 4 / 0.375 + 4 / 0.75;
 /** Not accounted by --max-memory: runtime, free heap pages, late-GC buffers (measured ≤ 190 MB). */
 export const UNACCOUNTED_HEADROOM_MB = 200;
 /** Kept for the kernel, sshd, Nginx and the page cache the WAL writes through. */

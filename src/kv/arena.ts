@@ -6,7 +6,8 @@
  * boundary and is addressed by a location: a 32-bit word address, `slab * SLAB_WORDS + word`,
  * never 0 (word 0 of slab 0 is reserved, so 0 can mean "empty" in the index).
  *
- * Record (live):  w0 = keyLength (bit 31 clear) | w1 = valueLength | w2 = flags | w3 = version
+ * Record (live):  w0 = flags << 28 | keyLength (bit 31 clear; keys < 256 MiB) | w1 = valueLength
+ *                 | w2 = the key's hash (the index keeps only locations) | w3 = version
  *                 [w4..w5 = expiry ms as f64, when FLAG_EXPIRY — reserved for TTL]
  *                 then key bytes + value bytes, or (FLAG_LARGE) one word: the id of an
  *                 out-of-line Buffer holding key + value (records larger than INLINE_MAX_BYTES).
@@ -28,6 +29,26 @@ const FREE_BIT = 0x80000000;
 const SIZE_MASK = 0x7fffffff;
 export const FLAG_LARGE = 1;
 export const FLAG_EXPIRY = 2;
+const FLAGS_SHIFT = 28;
+const KEY_LENGTH_MASK = (1 << FLAGS_SHIFT) - 1;
+/** Longest key a record can hold (28 bits of w0). */
+export const MAX_KEY_BYTES = KEY_LENGTH_MASK;
+
+/** w0 of a live record. */
+export function headWord(keyLength: number, flags: number): number {
+  if (keyLength > KEY_LENGTH_MASK) throw new Error(`invariant: key of ${keyLength} bytes`);
+  return ((flags << FLAGS_SHIFT) | keyLength) >>> 0;
+}
+export function keyLengthOf(w0: number): number {
+  return w0 & KEY_LENGTH_MASK;
+}
+export function flagsOf(w0: number): number {
+  return (w0 >>> FLAGS_SHIFT) & 7;
+}
+/** Words of the live record whose first two words are w0, w1. */
+export function liveRecordWords(w0: number, w1: number): number {
+  return recordWords(keyLengthOf(w0), w1, flagsOf(w0));
+}
 /** A free chunk needs w0..w2 to be linked. */
 const MIN_LISTED_WORDS = 3;
 const NIL = 0;
@@ -139,10 +160,9 @@ export class Arena {
   free(loc: number): void {
     const w = this.wordsOf(loc);
     const o = Arena.wordIn(loc);
-    const flags = w[o + 2]!;
     if ((w[o]! & FREE_BIT) !== 0) throw new Error(`invariant: double free at ${loc}`);
-    const size = recordWords(w[o]!, w[o + 1]!, flags);
-    if ((flags & FLAG_LARGE) !== 0) this.freeLarge(w[o + size - 1]!);
+    const size = liveRecordWords(w[o]!, w[o + 1]!);
+    if ((flagsOf(w[o]!) & FLAG_LARGE) !== 0) this.freeLarge(w[o + size - 1]!);
     this.liveWords -= size;
     this.release(loc, size, true);
   }
@@ -207,17 +227,18 @@ export class Arena {
         o += size;
         continue;
       }
-      const size = recordWords(w0, w[o + 1]!, w[o + 2]!);
+      const size = liveRecordWords(w0, w[o + 1]!);
       const to = this.alloc(size);
       const tw = this.wordsOf(to);
       const to0 = Arena.wordIn(to);
       buf.copy(this.slabOf(to), to0 * 4, o * 4, (o + size) * 4);
       if (tw[to0] !== w0) throw new Error('invariant: record copy mismatch');
-      // The source becomes padding (not listed: the whole slab goes away).
+      // The index follows first (it reads the key's hash in the source's header), then the
+      // source becomes padding (not listed: the whole slab goes away).
+      moved(slab * SLAB_WORDS + o, to);
       w[o] = FREE_BIT | size;
       this.liveWords -= size;
       this.slabLive[slab]! -= size;
-      moved(slab * SLAB_WORDS + o, to);
       o += size;
       n++;
     }
@@ -246,11 +267,12 @@ export class Arena {
       const w0 = w[o]!;
       if ((w0 & FREE_BIT) !== 0) {
         const size = w0 & SIZE_MASK;
+        if (size === 0) throw new Error(`invariant: unwritten space in full slab ${best} at word ${o}`);
         if (size >= MIN_LISTED_WORDS) this.unlink(best * SLAB_WORDS + o, size);
         this.freeWords -= size >= MIN_LISTED_WORDS ? size : 0;
         o += size;
       } else {
-        o += recordWords(w0, w[o + 1]!, w[o + 2]!);
+        o += liveRecordWords(w0, w[o + 1]!);
       }
     }
     this.evacuating = best;

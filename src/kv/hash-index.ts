@@ -1,5 +1,6 @@
 /**
- * HashIndex: key hash → arena location, an open-addressing table in two typed arrays.
+ * HashIndex: key hash → arena location, an open-addressing table of locations (one Uint32Array;
+ * each key's hash is kept in its record and read through `hashAt`, which saves 4 bytes a slot).
  *
  * - A key's home slot is the TOP bits of its 32-bit hash, and probing is linear without
  *   wrap-around (the arrays have PROBE_SLACK extra slots at the end). So a slot never holds a key
@@ -24,13 +25,11 @@ const MIGRATE_SLOTS_PER_STEP = 32;
 export const EMPTY = 0;
 
 class Table {
-  readonly hashes: Uint32Array;
   readonly locs: Uint32Array;
   readonly shift: number;
   count = 0;
   constructor(readonly capacity: number) {
     if ((capacity & (capacity - 1)) !== 0) throw new Error('invariant: capacity not a power of two');
-    this.hashes = new Uint32Array(capacity + PROBE_SLACK);
     this.locs = new Uint32Array(capacity + PROBE_SLACK);
     this.shift = 32 - Math.log2(capacity);
   }
@@ -45,6 +44,8 @@ class Table {
 
 /** Receives a candidate location for a hash; true if it holds the key sought. */
 export type LocMatcher = (loc: number) => boolean;
+/** The hash of the key stored at a location. */
+export type HashAt = (loc: number) => number;
 
 export class HashIndex {
   private table = new Table(MIN_CAPACITY);
@@ -53,13 +54,15 @@ export class HashIndex {
   /** Old slots below this are migrated (empty); always an empty slot or the end. */
   private migrated = 0;
 
+  constructor(private readonly hashAt: HashAt) {}
+
   get size(): number {
     return this.table.count + (this.old?.count ?? 0);
   }
 
   /** Bytes held by the typed arrays. */
   get bytes(): number {
-    return (this.table.slots + (this.old?.slots ?? 0)) * 8;
+    return (this.table.slots + (this.old?.slots ?? 0)) * 4;
   }
 
   get growing(): boolean {
@@ -68,11 +71,11 @@ export class HashIndex {
 
   /** Location of the key with this hash for which `matches` holds, or EMPTY. */
   find(hash: number, matches: LocMatcher): number {
-    const inNew = HashIndex.findSlot(this.table, hash, matches, 0);
+    const inNew = this.findSlot(this.table, hash, matches, 0);
     if (inNew >= 0) return this.table.locs[inNew]!;
     const old = this.old;
     if (old !== null) {
-      const s = HashIndex.findSlot(old, hash, matches, this.migrated);
+      const s = this.findSlot(old, hash, matches, this.migrated);
       if (s >= 0) return old.locs[s]!;
     }
     return EMPTY;
@@ -86,7 +89,7 @@ export class HashIndex {
     if (loc === EMPTY) throw new Error('invariant: location 0 is reserved');
     this.migrateStep();
     const t = this.table;
-    const s = HashIndex.findSlot(t, hash, matches, 0);
+    const s = this.findSlot(t, hash, matches, 0);
     if (s >= 0) {
       const prev = t.locs[s]!;
       t.locs[s] = loc;
@@ -95,10 +98,10 @@ export class HashIndex {
     let prev = EMPTY;
     const old = this.old;
     if (old !== null) {
-      const os = HashIndex.findSlot(old, hash, matches, this.migrated);
+      const os = this.findSlot(old, hash, matches, this.migrated);
       if (os >= 0) {
         prev = old.locs[os]!;
-        HashIndex.removeSlot(old, os);
+        this.removeSlot(old, os);
       }
     }
     this.insertNew(hash, loc);
@@ -113,24 +116,22 @@ export class HashIndex {
     if (loc === EMPTY) throw new Error('invariant: location 0 is reserved');
     this.migrateStep();
     const old = this.old;
-    if (old !== null && HashIndex.findSlot(old, hash, matches, this.migrated) >= 0) return false;
+    if (old !== null && this.findSlot(old, hash, matches, this.migrated) >= 0) return false;
     if (this.old === null && this.table.count + 1 > this.table.capacity * MAX_LOAD) {
-      if (HashIndex.findSlot(this.table, hash, matches, 0) >= 0) return false;
+      if (this.findSlot(this.table, hash, matches, 0) >= 0) return false;
       this.insertNew(hash, loc);
       return true;
     }
     const t = this.table;
-    const hashes = t.hashes;
     const locs = t.locs;
     for (let s = t.home(hash); s < locs.length; s++) {
       const at = locs[s]!;
       if (at === EMPTY) {
         locs[s] = loc;
-        hashes[s] = hash;
         t.count++;
         return true;
       }
-      if (hashes[s] === hash && matches(at)) return false;
+      if (this.hashAt(at) === hash && matches(at)) return false;
     }
     // The run reached the end of the slack: let insertNew grow the table.
     this.insertNew(hash, loc);
@@ -140,18 +141,18 @@ export class HashIndex {
   /** Removes the key; returns its location or EMPTY if absent. */
   delete(hash: number, matches: LocMatcher): number {
     this.migrateStep();
-    const s = HashIndex.findSlot(this.table, hash, matches, 0);
+    const s = this.findSlot(this.table, hash, matches, 0);
     if (s >= 0) {
       const loc = this.table.locs[s]!;
-      HashIndex.removeSlot(this.table, s);
+      this.removeSlot(this.table, s);
       return loc;
     }
     const old = this.old;
     if (old !== null) {
-      const os = HashIndex.findSlot(old, hash, matches, this.migrated);
+      const os = this.findSlot(old, hash, matches, this.migrated);
       if (os >= 0) {
         const loc = old.locs[os]!;
-        HashIndex.removeSlot(old, os);
+        this.removeSlot(old, os);
         return loc;
       }
     }
@@ -161,14 +162,14 @@ export class HashIndex {
   /** Changes the location of the entry at `from` (compaction moved its record). */
   relocate(hash: number, from: number, to: number): void {
     const isFrom: LocMatcher = (l) => l === from;
-    let s = HashIndex.findSlot(this.table, hash, isFrom, 0);
+    let s = this.findSlot(this.table, hash, isFrom, 0);
     if (s >= 0) {
       this.table.locs[s] = to;
       return;
     }
     const old = this.old;
     if (old !== null) {
-      s = HashIndex.findSlot(old, hash, isFrom, this.migrated);
+      s = this.findSlot(old, hash, isFrom, this.migrated);
       if (s >= 0) {
         old.locs[s] = to;
         return;
@@ -208,7 +209,6 @@ export class HashIndex {
     if (!(from >= 0 && to <= 2 ** 32 && from < to)) throw new Error(`invariant: hash range [${from}, ${to})`);
     for (const t of this.tables()) {
       const lastHome = t.home(to - 1);
-      const hashes = t.hashes;
       const locs = t.locs;
       for (let s = t.home(from); s < t.slots; s++) {
         const loc = locs[s]!;
@@ -216,7 +216,7 @@ export class HashIndex {
           if (s > lastHome) break;
           continue;
         }
-        const h = hashes[s]!;
+        const h = this.hashAt(loc);
         if (h >= from && h < to) fn(loc);
       }
     }
@@ -257,35 +257,32 @@ export class HashIndex {
     if (this.old !== null) yield this.old;
   }
 
-  private static findSlot(t: Table, hash: number, matches: LocMatcher, minHome: number): number {
+  private findSlot(t: Table, hash: number, matches: LocMatcher, minHome: number): number {
     const home = t.home(hash);
     if (home < minHome) return -1;
-    const hashes = t.hashes;
     const locs = t.locs;
+    const hashAt = this.hashAt;
     for (let s = home; s < locs.length; s++) {
       const loc = locs[s]!;
       if (loc === EMPTY) return -1;
-      if (hashes[s] === hash && matches(loc)) return s;
+      if (hashAt(loc) === hash && matches(loc)) return s;
     }
     return -1;
   }
 
   /** Backward-shift deletion: later members of the run whose home allows it move up. */
-  private static removeSlot(t: Table, slot: number): void {
-    const hashes = t.hashes;
+  private removeSlot(t: Table, slot: number): void {
     const locs = t.locs;
     let hole = slot;
     for (let s = slot + 1; s < locs.length; s++) {
       const loc = locs[s]!;
       if (loc === EMPTY) break;
-      if (t.home(hashes[s]!) <= hole) {
-        hashes[hole] = hashes[s]!;
+      if (t.home(this.hashAt(loc)) <= hole) {
         locs[hole] = loc;
         hole = s;
       }
     }
     locs[hole] = EMPTY;
-    hashes[hole] = 0;
     t.count--;
   }
 
@@ -295,21 +292,20 @@ export class HashIndex {
       this.startGrowth();
       t = this.table;
     }
-    if (!HashIndex.place(t, hash, loc)) {
+    if (!this.place(t, hash, loc)) {
       // A probe run reached the end of the slack: extremely unlikely with a good hash; grow now.
       this.finishGrowth();
       this.startGrowth();
       this.finishGrowth();
-      if (!HashIndex.place(this.table, hash, loc)) throw new Error('invariant: no slot after growth');
+      if (!this.place(this.table, hash, loc)) throw new Error('invariant: no slot after growth');
     }
   }
 
-  private static place(t: Table, hash: number, loc: number): boolean {
+  private place(t: Table, hash: number, loc: number): boolean {
     const locs = t.locs;
     for (let s = t.home(hash); s < locs.length; s++) {
       if (locs[s] === EMPTY) {
         locs[s] = loc;
-        t.hashes[s] = hash;
         t.count++;
         return true;
       }
@@ -339,11 +335,10 @@ export class HashIndex {
     const end = Math.min(old.slots, this.migrated + slots);
     let s = this.migrated;
     const locs = old.locs;
-    const hashes = old.hashes;
     for (; s < old.slots && (s < end || locs[s] !== EMPTY); s++) {
       const loc = locs[s]!;
       if (loc === EMPTY) continue;
-      if (!HashIndex.place(this.table, hashes[s]!, loc))
+      if (!this.place(this.table, this.hashAt(loc), loc))
         throw new Error('invariant: a doubled table has no slot for a migrated key');
       locs[s] = EMPTY;
       old.count--;

@@ -19,7 +19,18 @@
 
 import type { KvCommand } from './commands.js';
 import { INT64_MAX, INT64_MIN } from './commands.js';
-import { Arena, FLAG_LARGE, HEADER_WORDS, needsLarge, recordWords, type ArenaStats } from './arena.js';
+import {
+  Arena,
+  FLAG_LARGE,
+  HEADER_WORDS,
+  flagsOf,
+  headWord,
+  keyLengthOf,
+  liveRecordWords,
+  needsLarge,
+  recordWords,
+  type ArenaStats,
+} from './arena.js';
 import { compileGlob } from './glob.js';
 import { EMPTY, HashIndex, hashBytes } from './hash-index.js';
 
@@ -134,7 +145,8 @@ export interface ScanResult {
 
 export class KvStore {
   private readonly arena = new Arena();
-  private readonly index = new HashIndex();
+  /** The index keeps locations only; a key's hash is word 2 of its record. */
+  private readonly index = new HashIndex((loc) => this.arena.wordsOf(loc)[Arena.wordIn(loc) + 2]!);
   private dataBytes = 0;
   /** Store-wide modification counter (u32): a record's version, for WATCH later. */
   private version = 0;
@@ -323,7 +335,7 @@ export class KvStore {
   ): boolean {
     if (this.deferredFrees !== null) throw new Error('invariant: loadEntry while a snapshot is open');
     const hash = hashBytes(buf, keyStart, keyEnd);
-    const loc = this.writeRecord(buf, keyStart, keyEnd, buf, valueStart, valueEnd);
+    const loc = this.writeRecord(hash, buf, keyStart, keyEnd, buf, valueStart, valueEnd);
     this.setProbe(buf, keyStart, keyEnd);
     if (!this.index.insertIfAbsent(hash, loc, this.matchProbe)) {
       this.arena.free(loc);
@@ -374,12 +386,12 @@ export class KvStore {
         const loc = locs[i++]!;
         const w = arena.wordsOf(loc);
         const o = Arena.wordIn(loc);
-        const keyLength = w[o]!;
+        const w0 = w[o]!;
+        if ((w0 & 0x80000000) !== 0) throw new Error(`invariant: snapshot record ${loc} was freed`);
+        const keyLength = keyLengthOf(w0);
         const valueLength = w[o + 1]!;
-        const flags = w[o + 2]!;
-        if ((keyLength & 0x80000000) !== 0) throw new Error(`invariant: snapshot record ${loc} was freed`);
-        if ((flags & FLAG_LARGE) !== 0) {
-          const large = arena.largeValue(w[o + recordWords(keyLength, valueLength, flags) - 1]!);
+        if ((flagsOf(w0) & FLAG_LARGE) !== 0) {
+          const large = arena.largeValue(w[o + liveRecordWords(w0, valueLength) - 1]!);
           view.keyBuf = view.valueBuf = large;
           view.keyStart = 0;
         } else {
@@ -479,7 +491,7 @@ export class KvStore {
       // In place when the record keeps its size and no snapshot needs the old bytes.
       if (
         this.deferredFrees === null &&
-        (w[o + 2]! & FLAG_LARGE) === 0 &&
+        (flagsOf(w[o]!) & FLAG_LARGE) === 0 &&
         !needsLarge(k.length, value.length) &&
         recordWords(k.length, value.length, 0) === recordWords(k.length, oldLength, 0)
       ) {
@@ -491,7 +503,7 @@ export class KvStore {
     } else {
       this.dataBytes += k.length + value.length;
     }
-    const fresh = this.writeRecord(k, 0, k.length, value, 0, value.length);
+    const fresh = this.writeRecord(hash, k, 0, k.length, value, 0, value.length);
     this.setProbe(k, 0, k.length);
     const prev = this.index.set(hash, fresh, this.matchProbe);
     if (prev !== loc) throw new Error(`invariant: index held ${prev} for a key found at ${loc}`);
@@ -507,7 +519,7 @@ export class KvStore {
     this.version = (this.version + 1) >>> 0;
     const w = this.arena.wordsOf(loc);
     const o = Arena.wordIn(loc);
-    this.dataBytes -= w[o]! + w[o + 1]!;
+    this.dataBytes -= keyLengthOf(w[o]!) + w[o + 1]!;
     this.release(loc);
     return true;
   }
@@ -517,8 +529,9 @@ export class KvStore {
     else this.arena.free(loc);
   }
 
-  /** Writes a new record (key + value copied) and returns its location. */
+  /** Writes a new record (key + value copied, the key's hash in its header); returns its location. */
   private writeRecord(
+    hash: number,
     kb: Uint8Array,
     ks: number,
     ke: number,
@@ -534,9 +547,9 @@ export class KvStore {
     const loc = this.arena.alloc(size);
     const w = this.arena.wordsOf(loc);
     const o = Arena.wordIn(loc);
-    w[o] = keyLength;
+    w[o] = headWord(keyLength, flags);
     w[o + 1] = valueLength;
-    w[o + 2] = flags;
+    w[o + 2] = hash;
     w[o + 3] = this.version;
     if (large) {
       const bytes = Buffer.allocUnsafeSlow(keyLength + valueLength);
@@ -574,14 +587,14 @@ export class KvStore {
   private keyEquals(loc: number): boolean {
     const w = this.arena.wordsOf(loc);
     const o = Arena.wordIn(loc);
-    const keyLength = w[o]!;
+    const w0 = w[o]!;
+    const keyLength = keyLengthOf(w0);
     const start = this.probeStart;
     if (keyLength !== this.probeEnd - start) return false;
-    const flags = w[o + 2]!;
     let bytes: Buffer;
     let p: number;
-    if ((flags & FLAG_LARGE) !== 0) {
-      bytes = this.arena.largeValue(w[o + recordWords(keyLength, w[o + 1]!, flags) - 1]!);
+    if ((flagsOf(w0) & FLAG_LARGE) !== 0) {
+      bytes = this.arena.largeValue(w[o + liveRecordWords(w0, w[o + 1]!) - 1]!);
       p = 0;
     } else {
       bytes = this.arena.slabOf(loc);
@@ -599,25 +612,26 @@ export class KvStore {
   private keyAt(loc: number): Buffer {
     const w = this.arena.wordsOf(loc);
     const o = Arena.wordIn(loc);
-    const flags = w[o + 2]!;
-    if ((flags & FLAG_LARGE) !== 0) {
-      const large = this.arena.largeValue(w[o + recordWords(w[o]!, w[o + 1]!, flags) - 1]!);
-      return Buffer.from(large.subarray(0, w[o]!));
+    const w0 = w[o]!;
+    const keyLength = keyLengthOf(w0);
+    if ((flagsOf(w0) & FLAG_LARGE) !== 0) {
+      const large = this.arena.largeValue(w[o + liveRecordWords(w0, w[o + 1]!) - 1]!);
+      return Buffer.from(large.subarray(0, keyLength));
     }
     const p = (o + HEADER_WORDS) * 4;
-    return Buffer.from(this.arena.slabOf(loc).subarray(p, p + w[o]!));
+    return Buffer.from(this.arena.slabOf(loc).subarray(p, p + keyLength));
   }
 
   /** The record's value: a copy (copy=true) or a view valid until the next write. */
   private valueAt(loc: number, copy: boolean): Buffer {
     const w = this.arena.wordsOf(loc);
     const o = Arena.wordIn(loc);
-    const keyLength = w[o]!;
+    const w0 = w[o]!;
+    const keyLength = keyLengthOf(w0);
     const valueLength = w[o + 1]!;
-    const flags = w[o + 2]!;
-    if ((flags & FLAG_LARGE) !== 0) {
+    if ((flagsOf(w0) & FLAG_LARGE) !== 0) {
       // Out-of-line buffers are never written after creation: no copy needed.
-      const large = this.arena.largeValue(w[o + recordWords(keyLength, valueLength, flags) - 1]!);
+      const large = this.arena.largeValue(w[o + liveRecordWords(w0, valueLength) - 1]!);
       return large.subarray(keyLength, keyLength + valueLength);
     }
     const p = (o + HEADER_WORDS) * 4 + keyLength;
@@ -638,15 +652,8 @@ export class KvStore {
     this.arena.compactStep(COMPACT_RECORDS_PER_WRITE, this.onMoved);
   }
 
+  /** Compaction moved a record: the index follows (the record's header holds the key's hash). */
   private readonly onMoved = (from: number, to: number): void => {
-    const w = this.arena.wordsOf(to);
-    const o = Arena.wordIn(to);
-    if ((w[o + 2]! & FLAG_LARGE) !== 0) {
-      const key = this.keyAt(to);
-      this.index.relocate(hashBytes(key, 0, key.length), from, to);
-    } else {
-      const p = (o + HEADER_WORDS) * 4;
-      this.index.relocate(hashBytes(this.arena.slabOf(to), p, p + w[o]!), from, to);
-    }
+    this.index.relocate(this.arena.wordsOf(to)[Arena.wordIn(to) + 2]!, from, to);
   };
 }

@@ -19,7 +19,7 @@ describe('memory model (deploy sizing)', () => {
       const measured = store.memory().bytesPerKey;
       const model = bytesPerKey(keyBytes, valueBytes);
       expect(measured, `${keyBytes}+${valueBytes}`).toBeLessThanOrEqual(model * 1.02); // slab tails
-      expect(measured, `${keyBytes}+${valueBytes}`).toBeGreaterThan(model - 32);
+      expect(measured, `${keyBytes}+${valueBytes}`).toBeGreaterThan(model - 16);
     }
   });
 
