@@ -154,6 +154,13 @@ export class KvExecutor implements RespExecutor {
     forwarded: boolean,
   ): Reply | Promise<Reply> {
     this.metrics.writes.inc();
+    // Out of disk space (here, or on the leader, which answers a forwarded write the same way):
+    // nothing is proposed until the alarm clears by itself.
+    const noSpace = this.host.noSpaceMessage;
+    if (noSpace !== undefined) {
+      this.metrics.noSpaceRefusals.inc();
+      return err(`NOSPACE ${noSpace}`);
+    }
     if (this.host.isLeader) {
       // Over the quota only DEL is proposed: it frees memory. Checked where writes are proposed
       // (the leader), so forwarded writes are checked too.
@@ -251,6 +258,8 @@ export class KvExecutor implements RespExecutor {
         .map((p) => ({ id: p.id, match: p.match, next: p.next, state: p.state })),
       keys: this.machine.store.size,
       memory: this.memoryJson(),
+      /** Set while writes are refused for lack of disk space (the NOSPACE error's text). */
+      noSpace: this.host.noSpaceMessage ?? null,
       resp: formatHostPort(this.config.listenResp),
       http: formatHostPort(this.config.listenHttp),
       peer: formatHostPort(this.config.listenPeer),

@@ -5,6 +5,12 @@
  *   that piled up while the previous fsync ran: group commit) → send the rest → apply committed
  *   entries → answer waiting clients → advance.
  * Nothing else mutates the core, and only this loop touches the WAL.
+ *
+ * Out of space is an alarm, not a stop (like etcd's NOSPACE): while the WAL cannot prepare its
+ * next segment or write a flush, or a snapshot did not fit, propose() refuses with NOSPACE;
+ * reads, heartbeats and votes go on. A flush that does not fit simply has not completed: its
+ * Ready is not finished (no acknowledgement leaves, the leader does not count itself) until the
+ * WAL's retry writes it, and the pipeline behind it waits. The alarm clears by itself.
  */
 import { RaftCore } from '../src/raft/raft.js';
 import type {
@@ -20,6 +26,7 @@ import type {
 import { EntryType, MessageType, Role } from '../src/raft/types.js';
 import { createRng } from '../src/raft/rng.js';
 import type { Wal } from '../src/storage/wal.js';
+import { isNoSpaceError } from '../src/storage/fs-util.js';
 import type { SnapshotStore } from '../src/storage/snapshot-store.js';
 import type { Logger } from './log.js';
 import { ProposalWaiters, ReadWaiters, RequestError } from './waiters.js';
@@ -55,7 +62,12 @@ export interface HostEvents {
   onLeaderChange?(leaderId: number, term: number): void;
   onRoleChange?(role: Role): void;
   onSnapshot?(index: number, sizeBytes: number, durationMs: number): void;
+  /** The no-space alarm was raised (true) or cleared (false). */
+  onNoSpace?(raised: boolean): void;
 }
+
+/** Where the no-space alarm came from: the WAL (segment or flush) or a local snapshot. */
+export type NoSpaceSource = 'wal' | 'snapshot';
 
 export interface HostOptions {
   readonly id: number;
@@ -77,6 +89,8 @@ export interface HostOptions {
 
 /** Readies persisted concurrently (a bound on the storage pipeline; the core allows more). */
 const MAX_READIES_IN_FLIGHT = 8;
+/** After a failed snapshot (out of space, say), wait this long before trying again. */
+const SNAPSHOT_RETRY_MS = 500;
 
 export class Host<R> {
   private readonly core: RaftCore;
@@ -96,6 +110,10 @@ export class Host<R> {
   private appliedIndex: number;
   private snapshotIndex: number;
   private snapshotInFlight = false;
+  /** performance.now() before which no snapshot is tried (after a failure); 0 = none pending. */
+  private snapshotRetryAtMs = 0;
+  /** The no-space alarm, per source; raised while not empty. */
+  private readonly noSpaceBy = new Map<NoSpaceSource, Error>();
   private leaderId = 0;
   private role: Role = Role.Follower;
   private term = 0;
@@ -135,6 +153,9 @@ export class Host<R> {
     };
     this.core = new RaftCore(config, boot);
     this.wal.flushOnLoopThread = this.role !== Role.Leader;
+    this.wal.onNoSpace = (err) => this.noteNoSpace('wal', err);
+    const walNoSpace = this.wal.noSpace;
+    if (walNoSpace) this.noteNoSpace('wal', walNoSpace);
     this.appliedIndex = boot.applied;
     this.writtenHardState = boot.hardState;
     this.snapshotIndex = boot.snapshot?.index ?? 0;
@@ -145,16 +166,30 @@ export class Host<R> {
   start(): void {
     this.ticker = setInterval(() => {
       this.core.tick();
+      if (this.snapshotRetryAtMs !== 0 && performance.now() >= this.snapshotRetryAtMs) this.maybeSnapshot();
       this.schedule();
     }, this.opts.tickMs);
     this.schedule();
   }
 
-  /** Stops ticking, lets the in-flight Readies finish (their fsyncs included), fails waiting clients. */
+  /**
+   * Stops ticking, lets the in-flight Readies finish (their fsyncs included), fails waiting
+   * clients. A flush waiting for disk space is not waited for: closing the WAL fails it, and
+   * nothing of it was acknowledged.
+   */
   async stop(): Promise<void> {
     this.closed = true;
     if (this.ticker) clearInterval(this.ticker);
-    await this.finished;
+    let poll: NodeJS.Timeout | undefined;
+    const outOfSpace = new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (this.wal.noSpace !== undefined) resolve();
+        else poll = setTimeout(check, 100);
+      };
+      check();
+    });
+    await Promise.race([this.finished, outOfSpace]);
+    clearTimeout(poll);
     const err = new RequestError('TRYAGAIN', 'node is shutting down');
     this.proposals.failAll(err);
     this.reads.failUnconfirmed(err);
@@ -192,6 +227,8 @@ export class Host<R> {
   /** Proposes one entry (a batch of client commands); resolves with its apply result. */
   propose(data: Uint8Array): Promise<R> {
     if (this.closed) return Promise.reject(new RequestError('TRYAGAIN', 'node is shutting down'));
+    const noSpace = this.noSpaceMessage;
+    if (noSpace !== undefined) return Promise.reject(new RequestError('NOSPACE', noSpace));
     if (!this.proposals.hasRoom()) {
       return Promise.reject(new RequestError('TRYAGAIN', 'too many writes in flight; slow down'));
     }
@@ -251,6 +288,19 @@ export class Host<R> {
 
   get applied(): number {
     return this.appliedIndex;
+  }
+
+  /**
+   * Set while the no-space alarm is raised: why writes are refused, naming the directory that
+   * is out of space ("disk full: /data/wal (ENOSPC: ...); ...").
+   */
+  get noSpaceMessage(): string | undefined {
+    for (const [source, err] of this.noSpaceBy) {
+      const where = source === 'wal' ? this.wal.directory : this.snapshots.directory;
+      const what = source === 'wal' ? 'cannot extend the log' : 'cannot write a snapshot';
+      return `disk full: ${where} (${what}: ${err.message}); writes are refused until space is freed, reads are served`;
+    }
+    return undefined;
   }
 
   /** Bytes of the Raft log held in memory (RaftCore.logBytes); cheap, unlike status(). */
@@ -334,6 +384,12 @@ export class Host<R> {
 
   private fail(err: Error): void {
     if (this.fatalError) return;
+    if (this.closed && isNoSpaceError(err)) {
+      // The WAL was closed while a flush waited for space: those entries were never durable,
+      // so never acknowledged. Not a reason to exit non-zero.
+      this.log.warn('stopped with unwritten entries (out of disk space)', { error: err.message });
+      return;
+    }
     // A failed fsync or write leaves us unsure what is durable, and a broken invariant means a
     // bug or a forged peer: stop (fail-stop), never continue unsafely.
     this.fatalError = err;
@@ -368,6 +424,19 @@ export class Host<R> {
       ...(rd.snapshot ? { snapshot: { index: rd.snapshot.index, term: rd.snapshot.term } } : {}),
     });
     this.events.onFsync?.(performance.now() - started, rd.entries.length);
+  }
+
+  private noteNoSpace(source: NoSpaceSource, err: Error | undefined): void {
+    const wasRaised = this.noSpaceBy.size > 0;
+    const hadSource = this.noSpaceBy.has(source);
+    if (err) this.noSpaceBy.set(source, err);
+    else if (!this.noSpaceBy.delete(source)) return;
+    const raised = this.noSpaceBy.size > 0;
+    if (err && !hadSource)
+      this.log.warn('out of disk space: writes refused until space is freed', { source, error: err.message });
+    if (wasRaised === raised) return;
+    if (!raised) this.log.info('disk space available again: writes accepted');
+    this.events.onNoSpace?.(raised);
   }
 
   private noteSoftState(leaderId: number, role: Role): void {
@@ -429,6 +498,7 @@ export class Host<R> {
     await this.machine.restore(this.snapshots.readBody(latest.path));
     this.appliedIndex = meta.index;
     this.snapshotIndex = meta.index;
+    this.noteNoSpace('snapshot', undefined); // a newer snapshot is on disk: that one fit
     this.proposals.snapshotInstalled(meta.index);
     this.log.info('installed snapshot from leader', { index: meta.index, term: meta.term });
   }
@@ -456,10 +526,18 @@ export class Host<R> {
 
   private maybeSnapshot(): void {
     if (this.snapshotInFlight || this.closed) return;
+    if (this.snapshotRetryAtMs !== 0) {
+      if (performance.now() < this.snapshotRetryAtMs) return;
+      this.snapshotRetryAtMs = 0;
+      // The snapshot that did not fit is moot once nothing new is applied; the WAL raises its
+      // own alarm if the disk is still full.
+      if (this.appliedIndex <= this.snapshotIndex) this.noteNoSpace('snapshot', undefined);
+    }
+    const retryingNoSpace = this.noSpaceBy.has('snapshot') && this.appliedIndex > this.snapshotIndex;
     const dueByEntries = this.appliedIndex - this.snapshotIndex >= this.opts.snapshotEntries;
     const dueByBytes =
       this.wal.bytesSinceRelease >= this.opts.snapshotWalBytes && this.appliedIndex > this.snapshotIndex;
-    if (!dueByEntries && !dueByBytes && !this.dueByLogBytes()) return;
+    if (!dueByEntries && !dueByBytes && !retryingNoSpace && !this.dueByLogBytes()) return;
     if (this.readiesInFlight > 0) {
       // The core learns what was applied only through advance(): drain the pipeline (about one
       // fsync) so its applied index matches the state machine the snapshot will capture.
@@ -506,6 +584,7 @@ export class Host<R> {
       // Release only what even the older kept snapshot covers: if the newest one is ever found
       // corrupt, recovery falls back to the older one and needs the WAL from there on.
       await this.wal.releaseTo(await this.snapshots.releasableIndex());
+      this.noteNoSpace('snapshot', undefined);
       this.events.onSnapshot?.(meta.index, sizeBytes, performance.now() - started);
       this.log.info('snapshot written', {
         index: meta.index,
@@ -513,7 +592,14 @@ export class Host<R> {
         ms: Math.round(performance.now() - started),
       });
     } catch (err) {
-      this.log.error('snapshot failed; will retry later', { error: (err as Error).message });
+      // Not fatal: the log keeps the entries. Out of space raises the alarm until a snapshot fits
+      // (said once, not at every retry).
+      if (!(isNoSpaceError(err) && this.noSpaceBy.has('snapshot')))
+        this.log.error('snapshot failed; will retry later', { error: (err as Error).message });
+      if (!this.closed) {
+        this.snapshotRetryAtMs = performance.now() + SNAPSHOT_RETRY_MS;
+        if (isNoSpaceError(err)) this.noteNoSpace('snapshot', err as Error);
+      }
     } finally {
       view.release();
     }

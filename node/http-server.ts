@@ -83,8 +83,8 @@ function replyToHttp(res: http.ServerResponse, reply: Reply, backend: HttpBacken
           ? 503
           : reply.s.startsWith('TIMEOUT')
             ? 504
-            : reply.s.startsWith('OOM')
-              ? 507 // Insufficient Storage: the node's --max-memory quota
+            : reply.s.startsWith('OOM') || reply.s.startsWith('NOSPACE')
+              ? 507 // Insufficient Storage: the --max-memory quota, or the data dir is out of space
               : 400;
       sendJson(res, status, { error: reply.s });
       return;

@@ -62,6 +62,16 @@ export class NodeMetrics {
     help: 'Writes refused with -OOM because the node was at its --max-memory quota',
     registers: [this.registry],
   });
+  readonly noSpaceRefusals = new Counter({
+    name: 'kvnode_nospace_refusals_total',
+    help: 'Writes refused with -NOSPACE because the data dir was out of space',
+    registers: [this.registry],
+  });
+  readonly noSpace = new Gauge({
+    name: 'kvnode_disk_full',
+    help: '1 while the no-space alarm is raised (writes refused until space is freed), else 0',
+    registers: [this.registry],
+  });
   readonly snapshots = new Counter({
     name: 'kvnode_snapshots_total',
     help: 'Snapshots written',
@@ -109,6 +119,7 @@ export class NodeMetrics {
         if (role === Role.Candidate) this.elections.inc();
       },
       onSnapshot: () => this.snapshots.inc(),
+      onNoSpace: (raised) => this.noSpace.set(raised ? 1 : 0),
     };
   }
 }

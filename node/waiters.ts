@@ -5,9 +5,9 @@
  */
 
 export class RequestError extends Error {
-  /** RESP error prefix, e.g. TRYAGAIN (safe to retry) or TIMEOUT (outcome unknown). */
+  /** RESP error prefix, e.g. TRYAGAIN (safe to retry), TIMEOUT (outcome unknown), NOSPACE (disk full, not proposed). */
   constructor(
-    readonly code: 'TRYAGAIN' | 'TIMEOUT' | 'ERR',
+    readonly code: 'TRYAGAIN' | 'TIMEOUT' | 'ERR' | 'NOSPACE',
     message: string,
   ) {
     super(message);

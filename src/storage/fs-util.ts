@@ -1,5 +1,30 @@
 import { writeSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, statfs, type FileHandle } from 'node:fs/promises';
+
+/**
+ * Whether an I/O error means "no room": the file system is full (ENOSPC) or the user's quota is
+ * used up (EDQUOT). Unlike EIO, such a write can be retried once space is freed: nothing the
+ * kernel accepted was lost, the write was refused.
+ */
+export function isNoSpaceError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/**
+ * Bytes this process may still allocate on the file system holding `path` (statfs: free blocks
+ * for root, which may use the reserved ones, available blocks for anyone else); undefined if
+ * statfs fails.
+ */
+export async function freeBytes(path: string): Promise<number | undefined> {
+  try {
+    const st = await statfs(path);
+    const blocks = process.getuid?.() === 0 ? st.bfree : st.bavail;
+    return blocks * st.bsize;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * fsync a directory so that file creations, renames and unlinks in it are durable.

@@ -258,7 +258,12 @@ class SnapshotWriter {
     this.metaCrc = this.header.readUInt32LE(12);
     this.filePos = this.header.length;
     this.opened = open(this.tempPath, 'wx').then(async (fh) => {
-      await writeFully(fh, this.header, this.header.length, 0);
+      try {
+        await writeFully(fh, this.header, this.header.length, 0);
+      } catch (err) {
+        await fh.close().catch(() => undefined); // abort() removes the file
+        throw err;
+      }
       return fh;
     });
     this.opened.catch(() => undefined); // surfaced by the first write/finish
@@ -293,24 +298,32 @@ class SnapshotWriter {
       await fh.sync();
       await fh.close();
       this.state = 'finished';
-      await rename(this.tempPath, this.finalPath);
+      try {
+        await rename(this.tempPath, this.finalPath);
+      } catch (err) {
+        await unlink(this.tempPath).catch(() => undefined); // abort() is a no-op once finished
+        throw err;
+      }
       await fsyncDir(this.store.directory);
       await this.store.committed(this.finalPath, this.meta.index);
       return this.finalPath;
     });
   }
 
+  /** Drops the partial snapshot: closes and removes the temp file (out of space must not keep its bytes). */
   abort(): Promise<void> {
     // Not serialised behind a stuck write: abort is how a caller gives up.
     if (this.state !== 'open') return Promise.resolve();
     this.state = 'aborted';
+    const removeTemp = (): Promise<void> => unlink(this.tempPath).catch(() => undefined);
     return this.opened.then(
       async (fh) => {
         await this.chain.catch(() => undefined);
         await fh.close().catch(() => undefined);
-        await unlink(this.tempPath).catch(() => undefined);
+        await removeTemp();
       },
-      () => undefined,
+      // The file may exist even though opening failed (its header did not fit).
+      removeTemp,
     );
   }
 

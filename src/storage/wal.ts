@@ -17,13 +17,23 @@
  * Segments are preallocated (filled with zeros and fsync'ed before use, the next one in the
  * background): an fdatasync that must also commit a file-size change and new block allocations
  * costs a journal commit on ext4, several times the cost of overwriting allocated blocks.
+ *
+ * Out of space (ENOSPC/EDQUOT) is not fatal, unlike any other I/O error. A flush that runs out
+ * of space keeps its batch and its callers waiting (nothing of it is acknowledged) and retries
+ * the very same bytes at the very same offset every noSpaceRetryMs: the durable end of the
+ * active segment only moves after a successful fdatasync, so a retry overwrites whatever part
+ * of the batch reached the file, and a crash meanwhile leaves a torn tail that recovery cuts.
+ * Appends arriving meanwhile wait behind it (order is kept). A failed preallocation of the next
+ * segment removes its temp file and is retried in the background. Either raises the no-space
+ * alarm (onNoSpace), the earlier one while the active segment still has room, so the node can
+ * refuse new writes while votes, hard states and in-flight entries still fit.
  */
 import { fdatasyncSync } from 'node:fs';
 import { mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Entry, HardState } from '../raft/types.js';
 import { WalCorruptionError } from './errors.js';
-import { fsyncDir, writeFully, writeFullySync } from './fs-util.js';
+import { freeBytes, fsyncDir, isNoSpaceError, writeFully, writeFullySync } from './fs-util.js';
 import {
   RecordKind,
   SEGMENT_HEADER_RECORD_BYTES,
@@ -61,6 +71,8 @@ export interface WalOptions {
   maxBatchBytes?: number;
   /** Where recovery reports repairs (torn tails cut, empty segments removed). Default: stderr. */
   log?: (line: string) => void;
+  /** Out of space: how long to wait before writing again (the stalled batch, the next segment). Default 500. */
+  noSpaceRetryMs?: number;
 }
 
 export interface WalRecovery {
@@ -101,6 +113,7 @@ const MIN_SEGMENT_SIZE_BYTES = 4096;
 const ZERO_HARD_STATE: HardState = { term: 0, vote: 0, commit: 0 };
 const TEMP_SUFFIX = '.tmp';
 const ZERO_FILL_CHUNK_BYTES = 1024 * 1024;
+const DEFAULT_NO_SPACE_RETRY_MS = 500;
 
 interface Segment {
   readonly seq: number;
@@ -140,6 +153,7 @@ export class Wal {
   private readonly segmentSizeBytes: number;
   private readonly windowMs: number;
   private readonly maxBatchBytes: number;
+  private readonly noSpaceRetryMs: number;
   private readonly segments: Segment[];
   private fh: FileHandle;
 
@@ -161,6 +175,21 @@ export class Wal {
   /** The next segment, zero-filled under a temporary name, prepared while the active one fills. */
   private nextSegment: { seq: number; ready: Promise<FileHandle> } | undefined;
   private releaseChain: Promise<void> = Promise.resolve();
+  /** A flush ran out of space and waits to retry its batch. */
+  private stalledBy: Error | undefined;
+  /** Preparing the next segment ran out of space; retried by prepareRetryTimer. */
+  private prepareFailedBy: Error | undefined;
+  private prepareRetryTimer: NodeJS.Timeout | undefined;
+  /** Ends the stalled flush's wait early (close). */
+  private wakeStalled: (() => void) | undefined;
+  private reportedNoSpace: Error | undefined;
+
+  /**
+   * Called when the no-space alarm is raised (with the error) and when it clears (undefined):
+   * raised while a flush is stalled for lack of space or the next segment cannot be
+   * preallocated, cleared once both succeed again.
+   */
+  onNoSpace: ((err: Error | undefined) => void) | undefined;
 
   /**
    * When set, a flush writes and fdatasyncs on the calling thread instead of the libuv pool.
@@ -188,6 +217,7 @@ export class Wal {
     this.segmentSizeBytes = init.opts.segmentSizeBytes;
     this.windowMs = init.opts.groupCommitWindowMs;
     this.maxBatchBytes = init.opts.maxBatchBytes;
+    this.noSpaceRetryMs = init.opts.noSpaceRetryMs;
     this.segments = init.segments;
     this.fh = init.fh;
     this.durableHardState = init.hardState;
@@ -208,6 +238,8 @@ export class Wal {
     const groupCommitWindowMs = opts.groupCommitWindowMs ?? 0;
     const maxBatchBytes = opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
     const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    const noSpaceRetryMs = opts.noSpaceRetryMs ?? DEFAULT_NO_SPACE_RETRY_MS;
+    if (!(noSpaceRetryMs > 0)) throw new Error('noSpaceRetryMs must be > 0');
     if (!(segmentSizeBytes >= MIN_SEGMENT_SIZE_BYTES))
       throw new Error(`segmentSizeBytes must be ≥ ${MIN_SEGMENT_SIZE_BYTES}`);
     if (!(groupCommitWindowMs >= 0)) throw new Error('groupCommitWindowMs must be ≥ 0');
@@ -290,7 +322,7 @@ export class Wal {
     const lastEntry = replay.entries[replay.entries.length - 1];
     const wal = new Wal({
       dir,
-      opts: { segmentSizeBytes, groupCommitWindowMs, maxBatchBytes },
+      opts: { segmentSizeBytes, groupCommitWindowMs, maxBatchBytes, noSpaceRetryMs },
       segments,
       fh,
       hardState,
@@ -315,6 +347,16 @@ export class Wal {
 
   get stats(): WalStats {
     return { flushes: this.flushCount, appends: this.appendCount, segments: this.segments.length };
+  }
+
+  /** The WAL's directory. */
+  get directory(): string {
+    return this.dir;
+  }
+
+  /** Set while the no-space alarm is raised (see onNoSpace): the error that raised it. */
+  get noSpace(): Error | undefined {
+    return this.stalledBy ?? this.prepareFailedBy;
   }
 
   /**
@@ -369,17 +411,24 @@ export class Wal {
     return p;
   }
 
-  /** Flushes everything already appended, waits for in-flight fsyncs and releases, closes the file. */
+  /**
+   * Flushes everything already appended, waits for in-flight fsyncs and releases, closes the file.
+   * A flush waiting for disk space gets one last attempt; if that fails too, it and everything
+   * behind it are failed (their appends reject: never acknowledged) and close() still resolves.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.prepareRetryTimer) clearTimeout(this.prepareRetryTimer);
+    this.wakeStalled?.(); // one last attempt, then the stalled batch fails
     await this.whenIdle();
     await this.releaseChain;
     await this.fh.close();
     const next = this.nextSegment;
     this.nextSegment = undefined;
     if (next) await next.ready.then((fh) => fh.close()).catch(() => undefined); // its file goes at the next open
-    if (this.failure !== undefined) throw this.failure;
+    // Out of space can only be a failure here through close(), which gave up on it on purpose.
+    if (this.failure !== undefined && !isNoSpaceError(this.failure)) throw this.failure;
   }
 
   // ---- internals -------------------------------------------------------------------------
@@ -478,13 +527,13 @@ export class Wal {
     this.flushing = true;
     this.filling = this.spare;
     try {
-      await this.writeBatch(batch);
+      await this.writeBatchUntilItFits(batch);
       this.flushCount++;
       this.appendCount += batch.waiters.length;
       for (const w of batch.waiters) w.resolve();
     } catch (err) {
       // An fdatasync failure is not retryable (the kernel may have dropped the dirty pages):
-      // fail this batch and every later append.
+      // fail this batch and every later append. (Out of space is retried: see below.)
       this.failure = err instanceof Error ? err : new Error(String(err));
       for (const w of batch.waiters) w.reject(this.failure);
       for (const w of this.filling.waiters) w.reject(this.failure);
@@ -502,47 +551,76 @@ export class Wal {
     else if (this.queued.length === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
+  /**
+   * writeBatch, retried while it fails for lack of space. Nothing of the batch is acknowledged
+   * until it succeeds; the retry writes the same bytes at the same offset (the active segment's
+   * durable end moves only after a successful fdatasync), over whatever part of it the failed
+   * attempt left. Rewriting the whole batch also re-dirties every page an ENOSPC from fdatasync
+   * may have left clean but unwritten; the pages before it were fdatasync'ed by earlier flushes.
+   */
+  private async writeBatchUntilItFits(batch: Batch): Promise<void> {
+    for (;;) {
+      try {
+        await this.writeBatch(batch);
+        if (this.stalledBy) {
+          this.stalledBy = undefined;
+          this.reportNoSpace();
+        }
+        return;
+      } catch (err) {
+        if (!isNoSpaceError(err) || this.closed) throw err;
+        this.stalledBy = err as Error;
+        this.reportNoSpace();
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.noSpaceRetryMs);
+          this.wakeStalled = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeStalled = undefined;
+      }
+    }
+  }
+
   private async writeBatch(batch: Batch): Promise<void> {
     let active = this.segments[this.segments.length - 1]!;
-    let start = SEGMENT_HEADER_RECORD_BYTES;
-    let created = false;
     const bodyBytes = batch.length - SEGMENT_HEADER_RECORD_BYTES;
     if (
       active.sizeBytes + bodyBytes > this.segmentSizeBytes &&
       active.sizeBytes > SEGMENT_HEADER_RECORD_BYTES
     ) {
       // Rotate. The old segment is complete: the previous flush fdatasync'ed it.
-      const seq = active.seq + 1;
-      const file = join(this.dir, segmentFileName(seq));
-      const prepared =
-        this.nextSegment?.seq === seq
-          ? this.nextSegment.ready
-          : preallocate(file + TEMP_SUFFIX, this.segmentSizeBytes);
-      this.nextSegment = undefined;
-      const fh = await prepared;
-      await rename(file + TEMP_SUFFIX, file);
-      await this.fh.close();
-      this.fh = fh;
-      active = { seq, file, sizeBytes: 0, maxIndex: 0, headerDurable: false };
-      this.segments.push(active);
-      const header: SegmentHeader = { seq, hardState: this.durableHardState, snapshot: this.durableSnapshot };
+      active = await this.rotate(active);
+    }
+    // A segment whose header is not on disk yet (rotated in this attempt, or in an earlier one
+    // that ran out of space) gets it in this write, with the directory entry made durable.
+    const withHeader = !active.headerDurable;
+    let start = SEGMENT_HEADER_RECORD_BYTES;
+    if (withHeader) {
+      if (active.sizeBytes !== 0)
+        throw new Error('invariant: a segment without a durable header has records');
+      const header: SegmentHeader = {
+        seq: active.seq,
+        hardState: this.durableHardState,
+        snapshot: this.durableSnapshot,
+      };
       if (encodeSegmentHeader(batch.buf, 0, header) !== SEGMENT_HEADER_RECORD_BYTES) {
         throw new Error('invariant: segment header size');
       }
       start = 0;
-      created = true;
     }
     const sealing = sealRecordsYielding(batch.buf, start, batch.length);
     if (sealing) await sealing;
     const n = batch.length - start;
     // A big batch (a large value) goes to the pool even on a follower: blocking the loop for
     // its write+fsync would hold back heartbeat responses past the election timeout.
-    if (this.flushOnLoopThread && !created && n <= LOOP_THREAD_FLUSH_MAX_BYTES) {
+    if (this.flushOnLoopThread && !withHeader && n <= LOOP_THREAD_FLUSH_MAX_BYTES) {
       writeFullySync(this.fh.fd, batch.buf.subarray(start, batch.length), active.sizeBytes);
       fdatasyncSync(this.fh.fd);
     } else {
       await writeFully(this.fh, batch.buf.subarray(start), n, active.sizeBytes);
-      if (created) await Promise.all([this.fh.datasync(), fsyncDir(this.dir)]);
+      if (withHeader) await Promise.all([this.fh.datasync(), fsyncDir(this.dir)]);
       else await this.fh.datasync();
     }
     active.sizeBytes += n;
@@ -552,16 +630,103 @@ export class Wal {
     if (batch.hardState) this.durableHardState = batch.hardState;
     if (batch.snapshot && batch.snapshot.index > this.durableSnapshot.index)
       this.durableSnapshot = batch.snapshot;
-    this.maybePrepareNextSegment(active);
+    this.maybePrepareNextSegment();
   }
 
-  /** Once the active segment is half full, zero-fill the next one in the background. */
-  private maybePrepareNextSegment(active: Segment): void {
-    if (this.nextSegment || this.closed || active.sizeBytes < this.segmentSizeBytes / 2) return;
-    const seq = active.seq + 1;
+  /** Makes the prepared next segment the active one (its header is written by the caller). */
+  private async rotate(old: Segment): Promise<Segment> {
+    const seq = old.seq + 1;
+    const file = join(this.dir, segmentFileName(seq));
+    const fh = await this.prepareSegment(seq);
+    this.nextSegment = undefined;
+    try {
+      await rename(file + TEMP_SUFFIX, file);
+    } catch (err) {
+      // Out of space for a directory block, say: start over from a fresh preallocation.
+      await fh.close().catch(() => undefined);
+      await unlink(file + TEMP_SUFFIX).catch(() => undefined);
+      throw err;
+    }
+    await this.fh.close();
+    this.fh = fh;
+    const segment: Segment = { seq, file, sizeBytes: 0, maxIndex: 0, headerDurable: false };
+    this.segments.push(segment);
+    return segment;
+  }
+
+  /**
+   * The zero-filled segment `seq` under its temporary name, prepared at most once at a time.
+   * A failure forgets it (its temp file is already gone); running out of space raises the alarm
+   * and retries in the background, any other error surfaces at the rotation that needs it.
+   */
+  private prepareSegment(seq: number): Promise<FileHandle> {
+    const pending = this.nextSegment;
+    if (pending !== undefined) {
+      if (pending.seq !== seq) throw new Error(`invariant: preparing segment ${seq} while ${pending.seq} is`);
+      return pending.ready;
+    }
     const ready = preallocate(join(this.dir, segmentFileName(seq)) + TEMP_SUFFIX, this.segmentSizeBytes);
-    ready.catch(() => undefined); // surfaced by the rotation that awaits it
-    this.nextSegment = { seq, ready };
+    const entry = { seq, ready };
+    this.nextSegment = entry;
+    ready.then(
+      () => {
+        if (this.prepareFailedBy) {
+          this.prepareFailedBy = undefined;
+          this.reportNoSpace();
+        }
+      },
+      (err: unknown) => {
+        if (this.nextSegment === entry) this.nextSegment = undefined;
+        if (!isNoSpaceError(err)) return;
+        this.prepareFailedBy = err as Error;
+        this.reportNoSpace();
+        this.schedulePrepareRetry();
+      },
+    );
+    return ready;
+  }
+
+  /**
+   * Once the active segment is half full, zero-fill the next one in the background. After a
+   * failure for lack of space only the retry timer tries again (not every flush).
+   */
+  private maybePrepareNextSegment(retrying = false): void {
+    const active = this.segments[this.segments.length - 1]!;
+    if (this.nextSegment || this.closed || active.sizeBytes < this.segmentSizeBytes / 2) return;
+    if (this.prepareFailedBy !== undefined && !retrying) return;
+    this.prepareSegment(active.seq + 1).catch(() => undefined); // handled in prepareSegment
+  }
+
+  /** Retries preparing the next segment while it fails for lack of space, once statfs shows room. */
+  private schedulePrepareRetry(): void {
+    if (this.prepareRetryTimer || this.closed) return;
+    this.prepareRetryTimer = setTimeout(() => {
+      void (async () => {
+        const free = await freeBytes(this.dir);
+        this.prepareRetryTimer = undefined;
+        if (this.closed || this.prepareFailedBy === undefined || this.nextSegment) return;
+        const active = this.segments[this.segments.length - 1]!;
+        if (active.sizeBytes < this.segmentSizeBytes / 2) {
+          // Rotated since (the stalled flush prepared its own segment): nothing to prepare yet.
+          this.prepareFailedBy = undefined;
+          this.reportNoSpace();
+          return;
+        }
+        if (free !== undefined && free < this.segmentSizeBytes) {
+          this.schedulePrepareRetry(); // still no room: do not zero-fill what cannot fit
+          return;
+        }
+        this.maybePrepareNextSegment(true);
+      })();
+    }, this.noSpaceRetryMs);
+  }
+
+  /** Tells onNoSpace when the alarm state changes. */
+  private reportNoSpace(): void {
+    const now = this.noSpace;
+    if ((now === undefined) === (this.reportedNoSpace === undefined)) return;
+    this.reportedNoSpace = now;
+    this.onNoSpace?.(now);
   }
 
   private whenIdle(): Promise<void> {
@@ -600,7 +765,10 @@ function resetBatch(batch: Batch, maxBatchBytes: number): void {
   batch.snapshot = undefined;
 }
 
-/** Creates `path` filled with `sizeBytes` zeros, fsync'ed (blocks allocated, size durable). */
+/**
+ * Creates `path` filled with `sizeBytes` zeros, fsync'ed (blocks allocated, size durable). On
+ * failure the file is removed: a partial preallocation must not keep the space it got.
+ */
 async function preallocate(path: string, sizeBytes: number): Promise<FileHandle> {
   const fh = await open(path, 'w+');
   try {
@@ -611,7 +779,8 @@ async function preallocate(path: string, sizeBytes: number): Promise<FileHandle>
     await fh.sync();
     return fh;
   } catch (err) {
-    await fh.close();
+    await fh.close().catch(() => undefined);
+    await unlink(path).catch(() => undefined);
     throw err;
   }
 }
