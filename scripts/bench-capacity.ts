@@ -31,6 +31,7 @@ import Table from 'cli-table3';
 import type { Redis } from 'ioredis';
 import { failFastRedis } from '../src/client/fail-fast-redis.js';
 import { TestCluster, waitFor } from '../test/node/harness.js';
+import { benchNodeArgs } from './lib/bench-node-args.js';
 
 const { values } = parseArgs({
   options: {
@@ -53,18 +54,8 @@ const basePort = positiveInt(values['base-port']!, '--base-port');
 if (keyCount >= 10 ** KEY_DIGITS) throw new Error(`--keys must be < 10^${KEY_DIGITS}`);
 if (basePort + 299 >= 32768) throw new Error('--base-port: ports must stay below 32768 (ephemeral range)');
 const redisPort = basePort + 299;
-/** Bench-node's timing (a loaded 2-core box must not trigger elections), the node's default WAL segment size. */
-const nodeArgs = [
-  '--tick-ms',
-  '20',
-  '--election-ticks',
-  '25',
-  '--heartbeat-ticks',
-  '5',
-  '--wal-segment-bytes',
-  String(64 * 1024 * 1024),
-  ...values['node-args']!.split(/\s+/).filter((a) => a !== ''),
-];
+/** Bench-node's timing and the node's default WAL segment size (scripts/lib/bench-node-args.ts). */
+const nodeArgs = benchNodeArgs(values['node-args']!);
 /** Generous bounds: a 2M-key load or restart on a slow box takes tens of seconds, not tens of minutes. */
 const applyTimeoutMs = 120_000 + keyCount / 5;
 const restartTimeoutMs = 120_000 + keyCount / 5;

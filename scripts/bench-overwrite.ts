@@ -30,6 +30,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
 import { TestCluster, waitFor } from '../test/node/harness.js';
+import { benchNodeArgs } from './lib/bench-node-args.js';
 
 const { values } = parseArgs({
   options: {
@@ -56,18 +57,8 @@ const basePort = positiveInt(values['base-port']!, '--base-port');
 const durationMs = minutes * 60_000;
 if (keyCount >= 10 ** KEY_DIGITS) throw new Error(`--keys must be < 10^${KEY_DIGITS}`);
 if (basePort + 203 >= 32768) throw new Error('--base-port: ports must stay below 32768 (ephemeral range)');
-/** Bench-node's timing (a loaded 2-core box must not trigger elections), the node's default WAL segment size. */
-const nodeArgs = [
-  '--tick-ms',
-  '20',
-  '--election-ticks',
-  '25',
-  '--heartbeat-ticks',
-  '5',
-  '--wal-segment-bytes',
-  String(64 * 1024 * 1024),
-  ...values['node-args']!.split(/\s+/).filter((a) => a !== ''),
-];
+/** Bench-node's timing and the node's default WAL segment size (scripts/lib/bench-node-args.ts). */
+const nodeArgs = benchNodeArgs(values['node-args']!);
 const applyTimeoutMs = 120_000 + keyCount / 5;
 /** The first slice calibrates: this many SETs (a few seconds at the ~15k/s of bench:node). */
 const FIRST_SLICE_REQUESTS = 50_000;

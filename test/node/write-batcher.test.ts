@@ -13,17 +13,24 @@ const set = (k: string): KvCommand => ({
 const OK: KvResult = { type: 'ok' };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** A batcher whose proposals all succeed; `proposed` gets each proposal's command count. */
+function countingBatcher(proposed: number[], canPropose?: () => boolean): WriteBatcher {
+  return new WriteBatcher(
+    (data) => {
+      const n = decodeBatch(data).length;
+      proposed.push(n);
+      return Promise.resolve(new Array<KvResult>(n).fill(OK));
+    },
+    { maxCommandsPerEntry: 100, maxBytesPerEntry: 1 << 20, maxQueued: 1000, maxBlockedMs: 5000 },
+    undefined,
+    canPropose,
+  );
+}
+
 describe('WriteBatcher', () => {
   it('batches one turn of writes into one proposal', async () => {
     const proposed: number[] = [];
-    const b = new WriteBatcher(
-      (data) => {
-        const n = decodeBatch(data).length;
-        proposed.push(n);
-        return Promise.resolve(new Array<KvResult>(n).fill(OK));
-      },
-      { maxCommandsPerEntry: 100, maxBytesPerEntry: 1 << 20, maxQueued: 1000, maxBlockedMs: 1000 },
-    );
+    const b = countingBatcher(proposed);
     await Promise.all([b.submit(set('a')), b.submit(set('b')), b.submit(set('c'))]);
     expect(proposed).toEqual([3]);
   });
@@ -31,16 +38,7 @@ describe('WriteBatcher', () => {
   it('holds writes while the host is blocked (log at its bound) and proposes them once it is not', async () => {
     let blocked = true;
     const proposed: number[] = [];
-    const b = new WriteBatcher(
-      (data) => {
-        const n = decodeBatch(data).length;
-        proposed.push(n);
-        return Promise.resolve(new Array<KvResult>(n).fill(OK));
-      },
-      { maxCommandsPerEntry: 100, maxBytesPerEntry: 1 << 20, maxQueued: 1000, maxBlockedMs: 5000 },
-      undefined,
-      () => !blocked,
-    );
+    const b = countingBatcher(proposed, () => !blocked);
     const done = Promise.all([b.submit(set('a')), b.submit(set('b'))]);
     await sleep(30);
     expect(proposed).toEqual([]); // held, not refused
