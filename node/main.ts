@@ -128,6 +128,7 @@ async function run(config: NodeConfig, log: Logger): Promise<void> {
   });
   const exec = new KvExecutor(config, hostRef, machine, transport, metrics, memory);
   metrics.watchRaftLog(() => hostRef.logBytes);
+  metrics.watchMemory(() => memory.report());
   late.host = hostRef;
   late.executor = exec;
 

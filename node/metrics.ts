@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { MemoryReport } from './memory-guard.js';
 import type { HostEvents } from './host.js';
 import { Role } from '../src/raft/types.js';
 
@@ -99,12 +100,45 @@ export class NodeMetrics {
     },
   });
 
+  /** Read at scrape time (set by watchMemory): the quota's view of memory, see memory-guard.ts. */
+  private memorySource: (() => MemoryReport) | undefined;
+  private memoryGauge(name: string, help: string, pick: (m: MemoryReport) => number): Gauge {
+    const gauge: Gauge = new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect: () => {
+        if (this.memorySource) gauge.set(pick(this.memorySource()));
+      },
+    });
+    return gauge;
+  }
+  readonly memoryUsed = this.memoryGauge(
+    'kvnode_memory_used_bytes',
+    'Memory counted against --max-memory: store + raft log + V8 heap in use',
+    (m) => m.usedBytes,
+  );
+  readonly memoryMax = this.memoryGauge(
+    'kvnode_memory_max_bytes',
+    'The --max-memory quota',
+    (m) => m.maxMemoryBytes,
+  );
+  readonly storeBytes = this.memoryGauge(
+    'kvnode_store_bytes',
+    'Bytes the state machine holds (slabs, out-of-line values, index)',
+    (m) => m.storeBytes,
+  );
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
 
   watchRaftLog(logBytes: () => number): void {
     this.raftLogBytesSource = logBytes;
+  }
+
+  watchMemory(report: () => MemoryReport): void {
+    this.memorySource = report;
   }
 
   hostEvents(): HostEvents {

@@ -54,6 +54,10 @@ describe('memory quota (--max-memory)', () => {
     expect(infoField(info, 'maxmemory')).toBe(48 * 1024 * 1024);
     expect(infoField(info, 'used_memory') + 4096 * 2).toBeGreaterThan(48 * 1024 * 1024);
     expect(infoField(info, 'raft_log_bytes')).toBeGreaterThanOrEqual(0);
+    const metrics = await (await fetch(`http://127.0.0.1:${cluster.node(1).httpPort}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`^kvnode_memory_max_bytes ${48 * 1024 * 1024}$`, 'm'));
+    expect(Number(/^kvnode_memory_used_bytes (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    expect(Number(/^kvnode_store_bytes (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(1_000_000);
 
     // Reads, SCAN and INFO still work; every acknowledged write is there on every node.
     for (const n of cluster.nodes) {
