@@ -262,11 +262,9 @@ export class KvStore {
   scan(cursor: number, count: number, match?: Uint8Array): ScanResult {
     if (!Number.isInteger(cursor) || cursor < 0 || cursor >= SCAN_RANGES)
       throw new Error(`invariant: scan cursor ${cursor}`);
-    const keysPerRange = this.index.size / SCAN_RANGES;
-    const ranges = Math.min(
-      SCAN_RANGES - cursor,
-      Math.max(1, Math.ceil(count / Math.max(keysPerRange, 1 / 1024))),
-    );
+    // About `count` keys' worth of ranges; a small store is scanned in one call, as Redis does.
+    const wanted = Math.ceil((Math.max(1, count) * SCAN_RANGES) / Math.max(1, this.index.size));
+    const ranges = Math.min(SCAN_RANGES - cursor, Math.max(1, wanted));
     const matcher = match === undefined ? null : compileGlob(match);
     const keys: Buffer[] = [];
     const end = cursor + ranges;

@@ -143,6 +143,15 @@ describe('SCAN', () => {
     return seen;
   }
 
+  it('scans a small store in one call (cursor 0 back), like Redis', () => {
+    const store = new KvStore();
+    for (const k of ['a', 'b', 'c', 'd', 'e']) store.apply(set(b(k), b('v')));
+    const r = store.scan(0, 10);
+    expect(r.cursor).toBe(0);
+    expect(r.keys.map((k) => k.toString()).sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(new KvStore().scan(0, 10)).toEqual({ cursor: 0, keys: [] });
+  });
+
   it('returns every key exactly once when nothing changes', () => {
     const store = new KvStore();
     for (let i = 0; i < 5000; i++) store.apply(set(b(`k${i}`), b('v')));
