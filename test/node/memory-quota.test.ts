@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { TestCluster } from './harness.js';
 
-const BASE_PORT = 24300;
+// Ports 21601-21803 (TestCluster: base+1.., +101.., +201..), clear of every other test's range.
+const BASE_PORT = 21600;
 const VALUE = 'v'.repeat(4000);
 
 function infoField(info: string, name: string): number {
