@@ -93,3 +93,25 @@ export class FakeRespServer {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }
+
+/**
+ * Scripted servers for one describe block: `start` listens and remembers the server,
+ * `closeAll` (for afterEach) stops every server started since.
+ */
+export function fakeServerPool(): {
+  start(port: number, handler: Handler): Promise<FakeRespServer>;
+  closeAll(): Promise<void>;
+} {
+  const servers: FakeRespServer[] = [];
+  return {
+    async start(port, handler) {
+      const server = new FakeRespServer(port, handler);
+      await server.listen();
+      servers.push(server);
+      return server;
+    },
+    async closeAll() {
+      await Promise.all(servers.splice(0).map((s) => s.close()));
+    },
+  };
+}

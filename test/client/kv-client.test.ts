@@ -1,26 +1,21 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { KvClient, OutcomeUnknownError, ReplyError, UnavailableError } from '../../src/client/kv-client.js';
-import { FakeRespServer, array, bulk, error, integer, ok } from './fake-resp-server.js';
+import { fakeServerPool, array, bulk, error, integer, ok } from './fake-resp-server.js';
 
 // Port range of this file: 24900-24949.
 const PORT = 24900;
 const FAST = { baseDelayMs: 5, maxDelayMs: 20 };
 
 describe('KvClient against scripted nodes', () => {
-  const servers: FakeRespServer[] = [];
+  const pool = fakeServerPool();
   const clients: KvClient[] = [];
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.close()));
-    await Promise.all(servers.splice(0).map((s) => s.close()));
+    await pool.closeAll();
   });
 
-  async function start(port: number, handler: ConstructorParameters<typeof FakeRespServer>[1]) {
-    const server = new FakeRespServer(port, handler);
-    await server.listen();
-    servers.push(server);
-    return server;
-  }
+  const start = pool.start;
   function client(seeds: string[], extra: Partial<ConstructorParameters<typeof KvClient>[0]> = {}) {
     const c = new KvClient({ seeds, backoff: FAST, retryDeadlineMs: 2_000, commandTimeoutMs: 500, ...extra });
     clients.push(c);

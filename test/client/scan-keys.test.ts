@@ -9,7 +9,7 @@ import {
   keyToJson,
   scanKeys,
 } from '../../src/client/scan-keys.js';
-import { FakeRespServer, array, bulk, error } from './fake-resp-server.js';
+import { fakeServerPool, array, bulk, error } from './fake-resp-server.js';
 
 // Port range of this file: 24990-24999.
 const PORT = 24990;
@@ -28,17 +28,12 @@ function scanningNode(keys: string[]): (argv: string[]) => string {
 }
 
 describe('scanKeys against scripted nodes', () => {
-  const servers: FakeRespServer[] = [];
+  const pool = fakeServerPool();
   afterEach(async () => {
-    await Promise.all(servers.splice(0).map((s) => s.close()));
+    await pool.closeAll();
   });
 
-  async function start(port: number, handler: ConstructorParameters<typeof FakeRespServer>[1]) {
-    const server = new FakeRespServer(port, handler);
-    await server.listen();
-    servers.push(server);
-    return server;
-  }
+  const start = pool.start;
 
   async function collect(options: ScanKeysOptions): Promise<string[]> {
     const out: string[] = [];
