@@ -221,7 +221,17 @@ export class Host<R> {
    * writes while this is true. A closing node or a follower is not "blocked": propose() answers.
    */
   get proposalsBlocked(): boolean {
-    return !this.closed && (!this.proposals.hasRoom() || this.core.logBytes() >= this.opts.maxLogBytes);
+    return !this.closed && this.noRoomReason() !== undefined;
+  }
+
+  /** Why propose() has no room for an entry now, or undefined if it has. */
+  private noRoomReason(): string | undefined {
+    if (!this.proposals.hasRoom()) return 'too many writes in flight; slow down';
+    // The snapshot that frees the log has not caught up (slow disk, huge state) or the entries
+    // are not committed yet (followers behind): backpressure instead of growing past the bound.
+    if (this.core.logBytes() >= this.opts.maxLogBytes)
+      return 'raft log at its --max-log-bytes bound; retry after the snapshot';
+    return undefined;
   }
 
   /** Proposes one entry (a batch of client commands); resolves with its apply result. */
@@ -229,17 +239,8 @@ export class Host<R> {
     if (this.closed) return Promise.reject(new RequestError('TRYAGAIN', 'node is shutting down'));
     const noSpace = this.noSpaceMessage;
     if (noSpace !== undefined) return Promise.reject(new RequestError('NOSPACE', noSpace));
-    if (!this.proposals.hasRoom()) {
-      return Promise.reject(new RequestError('TRYAGAIN', 'too many writes in flight; slow down'));
-    }
-    if (this.core.logBytes() >= this.opts.maxLogBytes) {
-      // The snapshot that frees the log has not caught up (slow disk, huge state) or the
-      // entries are not committed yet (followers behind): backpressure instead of growing
-      // past the memory bound.
-      return Promise.reject(
-        new RequestError('TRYAGAIN', 'raft log at its --max-log-bytes bound; retry after the snapshot'),
-      );
-    }
+    const noRoom = this.noRoomReason();
+    if (noRoom !== undefined) return Promise.reject(new RequestError('TRYAGAIN', noRoom));
     const res = this.core.propose(data);
     if (!res.ok) {
       const why = res.reason === 'not-leader' ? 'not the leader' : res.reason;
