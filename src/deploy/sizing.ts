@@ -13,7 +13,8 @@
  * headroom between --max-memory and systemd's MemoryMax (measured: 105–190 MB at 2 M keys).
  */
 
-export const RECORD_HEADER_BYTES = 16;
+import { RECORD_HEADER_BYTES } from '../kv/store.js';
+
 export const INDEX_BYTES_PER_KEY_MAX = 4 / 0.375 + 4 / 0.75;
 /** Not accounted by --max-memory: runtime, free heap pages, late-GC buffers (measured ≤ 190 MB). */
 export const UNACCOUNTED_HEADROOM_MB = 200;
