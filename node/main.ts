@@ -123,7 +123,7 @@ async function run(config: NodeConfig, log: Logger): Promise<void> {
     },
   );
   const memory = new MemoryGuard(config.maxMemoryBytes, {
-    storeBytes: () => machine.store.memory().usedBytes,
+    storeBytes: () => machine.store.usedBytes,
     logBytes: () => hostRef.logBytes,
   });
   const exec = new KvExecutor(config, hostRef, machine, transport, metrics, memory);

@@ -186,9 +186,14 @@ export class Arena {
     this.largeFreeIds.push(id);
   }
 
+  /** Bytes of slabs allocated (free space included) plus out-of-line buffers: O(1), no allocation. */
+  get reservedBytes(): number {
+    return this.slabCount * SLAB_BYTES + this.largeBytes;
+  }
+
   stats(): ArenaStats {
     return {
-      reservedBytes: this.slabCount * SLAB_BYTES + this.largeBytes,
+      reservedBytes: this.reservedBytes,
       liveBytes: this.liveWords * 4 + this.largeBytes,
       freeBytes: this.freeWords * 4,
       slabs: this.slabCount,

@@ -169,9 +169,14 @@ export class KvStore {
     return this.dataBytes;
   }
 
+  /** Memory the store holds (slabs, out-of-line values, index arrays): O(1), for per-write checks. */
+  get usedBytes(): number {
+    return this.arena.reservedBytes + this.index.bytes;
+  }
+
   memory(): KvMemoryStats {
     const arena = this.arena.stats();
-    const usedBytes = arena.reservedBytes + this.index.bytes;
+    const usedBytes = this.usedBytes;
     const keys = this.index.size;
     return {
       keys,
